@@ -1,0 +1,144 @@
+import type * as z from 'zod/mini'
+import { MavHttpError, MavProtocolError } from './errors'
+import { parseMavStream } from './parseMavStream'
+import {
+  errorBodySchema,
+  healthResponseSchema,
+  type MavHealthResponse,
+  type MavModelInfo,
+  modelsResponseSchema,
+} from './protocol/endpoints'
+import type { MavEvent } from './protocol/mavEvent'
+import type { MavRunRequest } from './protocol/request'
+
+/** Headers sent with every request, or a function returning them (e.g. a fresh bearer token). */
+export type MavHeaders = Record<string, string> | (() => Record<string, string>)
+
+/** Options of {@link createMavClient}. */
+export interface MavClientOptions {
+  /** Base URL of the mav/1 endpoints, e.g. `"/api"` or `"http://127.0.0.1:8000/api"`. */
+  baseUrl: string
+  /** The fetch to use. Default: `globalThis.fetch`. */
+  fetch?: typeof fetch
+  /** Extra headers for every request. Default: none. */
+  headers?: MavHeaders
+}
+
+/** Per-call options. */
+export interface MavRequestOptions {
+  /** Aborts the request; for `run`, also closes the stream, which stops generation on the server. */
+  signal?: AbortSignal
+}
+
+/** A client of one mav/1 server. */
+export interface MavClient {
+  /** The base URL, without a trailing slash. */
+  readonly baseUrl: string
+  /** `GET /models`: the models the server can run. */
+  listModels(options?: MavRequestOptions): Promise<MavModelInfo[]>
+  /** `GET /health`. */
+  health(options?: MavRequestOptions): Promise<MavHealthResponse>
+  /**
+   * `POST /run`: streams the run's events. Throws {@link MavHttpError} when the server refuses the
+   * request before streaming; after that, every problem arrives as an `error` event.
+   */
+  run(request: MavRunRequest, options?: MavRequestOptions): AsyncIterable<MavEvent>
+  /** The `GET /run?params=` URL of a request, for a plain `EventSource`. */
+  runUrl(request: MavRunRequest): string
+}
+
+async function httpError(response: Response): Promise<MavHttpError> {
+  const retryHeader = response.headers.get('retry-after')
+  const retryAfter = retryHeader !== null && retryHeader.trim() !== '' ? Number(retryHeader) : undefined
+  const retry = retryAfter !== undefined && Number.isFinite(retryAfter) ? { retryAfter } : {}
+  const text = await response.text().catch(() => '')
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    json = undefined
+  }
+  const parsed = errorBodySchema.safeParse(json)
+  if (parsed.success) {
+    const { code, message, field } = parsed.data.error
+    return new MavHttpError(response.status, message, {
+      code,
+      ...(field === undefined ? {} : { field }),
+      ...retry,
+      body: parsed.data,
+    })
+  }
+  const detail = text.trim().slice(0, 200) || response.statusText || 'no body'
+  return new MavHttpError(response.status, `HTTP ${response.status} from ${response.url || 'server'}: ${detail}`, retry)
+}
+
+async function readJson<S extends z.ZodMiniType>(response: Response, schema: S, what: string): Promise<z.output<S>> {
+  if (!response.ok) throw await httpError(response)
+  let json: unknown
+  try {
+    json = await response.json()
+  } catch (error) {
+    throw new MavProtocolError('invalid-response', `${what} did not answer with JSON`, { cause: error })
+  }
+  const parsed = schema.safeParse(json)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    const where = issue ? ` at "${issue.path.join('.')}": ${issue.message}` : ''
+    throw new MavProtocolError('invalid-response', `${what} answered with data that is not mav/1${where}`, {
+      cause: parsed.error,
+    })
+  }
+  return parsed.data
+}
+
+/**
+ * Creates a client of a mav/1 server.
+ *
+ * @example
+ * const client = createMavClient({ baseUrl: '/api' })
+ * for await (const event of client.run({ prompt: 'Hello' })) console.log(event.type)
+ */
+export function createMavClient(options: MavClientOptions): MavClient {
+  if (typeof options?.baseUrl !== 'string') {
+    throw new TypeError('createMavClient needs { baseUrl }, e.g. createMavClient({ baseUrl: "/api" })')
+  }
+  const baseUrl = options.baseUrl.replace(/\/+$/, '')
+  const doFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
+  const headers = (): Record<string, string> =>
+    typeof options.headers === 'function' ? options.headers() : { ...options.headers }
+
+  const get = (path: string, signal?: AbortSignal) =>
+    doFetch(`${baseUrl}${path}`, { headers: { accept: 'application/json', ...headers() }, signal })
+
+  return {
+    baseUrl,
+    async listModels(opts = {}) {
+      const body = await readJson(await get('/models', opts.signal), modelsResponseSchema, 'GET /models')
+      return body.models
+    },
+    async health(opts = {}) {
+      return readJson(await get('/health', opts.signal), healthResponseSchema, 'GET /health')
+    },
+    async *run(request, opts = {}) {
+      const response = await doFetch(`${baseUrl}/run`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers() },
+        body: JSON.stringify(request),
+        signal: opts.signal,
+      })
+      if (!response.ok) throw await httpError(response)
+      const type = response.headers.get('content-type') ?? ''
+      if (!type.includes('text/event-stream') || !response.body) {
+        await response.body?.cancel()
+        throw new MavProtocolError(
+          'invalid-response',
+          `POST /run answered ${response.status} with content-type "${type}", expected text/event-stream`,
+        )
+      }
+      yield* parseMavStream(response.body, opts.signal ? { signal: opts.signal } : {})
+    },
+    runUrl(request) {
+      return `${baseUrl}/run?params=${encodeURIComponent(JSON.stringify(request))}`
+    },
+  }
+}

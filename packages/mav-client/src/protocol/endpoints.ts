@@ -1,0 +1,38 @@
+import * as z from 'zod/mini'
+import { count } from './primitives'
+
+/** One entry of `GET /models`. */
+export const modelInfoSchema = z.object({
+  id: z.string(),
+  label: z.string(),
+  architecture: z.string(),
+  n_layers: count(),
+  n_heads: count(),
+  vocab_size: count(),
+  n_params: count(),
+  default: z.boolean(),
+  loaded: z.boolean(),
+})
+export type MavModelInfo = z.output<typeof modelInfoSchema>
+
+/** Body of `GET /models`. */
+export const modelsResponseSchema = z.object({ models: z.array(modelInfoSchema) })
+export type MavModelsResponse = z.output<typeof modelsResponseSchema>
+
+/** Body of `GET /health`. */
+export const healthResponseSchema = z.object({
+  status: z.literal('ok'),
+  active_runs: count(),
+  loaded_models: z.array(z.string()),
+})
+export type MavHealthResponse = z.output<typeof healthResponseSchema>
+
+/** Body of every 4xx/5xx answer given before a stream starts. */
+export const errorBodySchema = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    field: z.optional(z.string()),
+  }),
+})
+export type MavErrorBody = z.output<typeof errorBodySchema>

@@ -1,0 +1,45 @@
+import * as z from 'zod/mini'
+import { count } from './primitives'
+
+/** The aggregation openmav applies to each layer's hidden state of the newest token. */
+export const aggregationSchema = z.enum(['l2', 'max_abs'])
+export type MavAggregation = z.infer<typeof aggregationSchema>
+
+/** Upper bound of `top_n`: predictions per step. */
+export const MAX_TOP_N = 100
+
+/**
+ * Body of `POST /run` (and the JSON in `GET /run?params=`). Every field but `prompt` has a default,
+ * applied by the server; `meta.request` echoes the effective values.
+ */
+export const runRequestSchema = z.object({
+  /** Model id from `GET /models`. Default: the server's default model. */
+  model: z.optional(z.string().check(z.minLength(1))),
+  /** The prompt text. Required, non-empty. */
+  prompt: z.string().check(z.minLength(1)),
+  /** New tokens to generate, at least 1. Default 50; servers cap it (the reference server at 1024). */
+  max_new_tokens: z._default(z.int().check(z.gte(1)), 50),
+  /** Sampling temperature; 0 means greedy. Default 0. */
+  temperature: z._default(z.number().check(z.gte(0)), 0),
+  /** Keep the k most likely tokens before sampling; 0 disables. Default 50. */
+  top_k: z._default(count(), 50),
+  /** Nucleus sampling mass in (0, 1]. Default 1. */
+  top_p: z._default(z.number().check(z.gt(0), z.lte(1)), 1),
+  /** Drop tokens below `min_p` times the top probability, in [0, 1]. Default 0. */
+  min_p: z._default(z.number().check(z.gte(0), z.lte(1)), 0),
+  /** Repetition penalty as in transformers, > 0; 1 disables. Default 1. */
+  repetition_penalty: z._default(z.number().check(z.gt(0)), 1),
+  /** Random seed in 0..2^32-1; the same seed and parameters reproduce a sampled run. Default 42. */
+  seed: z._default(z.int().check(z.gte(0), z.lte(4294967295)), 42),
+  /** Per-layer activation aggregation. Default `"l2"`. */
+  aggregation: z._default(aggregationSchema, 'l2'),
+  /** Predictions per step, 1..100. Default 20. */
+  top_n: z._default(z.int().check(z.gte(1), z.lte(MAX_TOP_N)), 20),
+  /** Wrap the prompt in the model's chat template. Default: the server decides (off for the reference server). */
+  chat: z.optional(z.boolean()),
+})
+
+/** What a caller passes: only `prompt` is required. */
+export type MavRunRequest = z.input<typeof runRequestSchema>
+/** The effective parameters, every default applied (as echoed in `meta.request`). */
+export type MavEffectiveRequest = z.output<typeof runRequestSchema>

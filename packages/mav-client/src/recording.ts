@@ -1,0 +1,75 @@
+import * as z from 'zod/mini'
+import { MavProtocolError } from './errors'
+import { PROTOCOL_VERSION } from './protocol/events'
+import { type MavEvent, mavEventSchema } from './protocol/mavEvent'
+
+/** The format name in the first line of a `.mavrec.jsonl` file. */
+export const RECORDING_FORMAT = 'mavrec/1'
+
+/** First line of a recording. Unknown header fields are kept. */
+export const recordingHeaderSchema = z.looseObject({
+  format: z.literal(RECORDING_FORMAT),
+  protocol: z.literal(PROTOCOL_VERSION),
+  created_at: z.optional(z.string()),
+  events: z.optional(z.int()),
+})
+export type MavRecordingHeader = z.output<typeof recordingHeaderSchema>
+
+/** A parsed recording. */
+export interface MavRecording {
+  header: MavRecordingHeader
+  events: MavEvent[]
+}
+
+/**
+ * Writes events as a `.mavrec.jsonl` recording: a header line
+ * `{ "format": "mavrec/1", "protocol": "mav/1", "created_at", "events" }` (plus `extra` fields), then one
+ * event per line, each with its `type`.
+ */
+export function serializeRecording(events: Iterable<MavEvent>, extra: Record<string, unknown> = {}): string {
+  const list = Array.from(events)
+  const header = {
+    ...extra,
+    format: RECORDING_FORMAT,
+    protocol: PROTOCOL_VERSION,
+    created_at: new Date().toISOString(),
+    events: list.length,
+  }
+  return `${[header, ...list].map((line) => JSON.stringify(line)).join('\n')}\n`
+}
+
+function describe(error: z.core.$ZodError): string {
+  const issue = error.issues[0]
+  return issue ? `at "${issue.path.join('.')}": ${issue.message}` : 'invalid'
+}
+
+/**
+ * Reads a `.mavrec.jsonl` recording and validates every line. Throws {@link MavProtocolError} of type
+ * `"invalid-recording"` naming the 1-based line of the first problem.
+ */
+export function parseRecording(text: string): MavRecording {
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/)
+  const fail = (line: number, message: string, cause?: unknown) => {
+    throw new MavProtocolError('invalid-recording', `Recording line ${line}: ${message}`, { line, cause })
+  }
+  const parseLine = (index: number): unknown => {
+    try {
+      return JSON.parse(lines[index] as string)
+    } catch (error) {
+      return fail(index + 1, `not JSON (${(error as Error).message})`, error)
+    }
+  }
+  if ((lines[0] ?? '').trim() === '') fail(1, 'empty file, expected a mavrec/1 header')
+  const header = recordingHeaderSchema.safeParse(parseLine(0))
+  if (!header.success) {
+    fail(1, `not a ${RECORDING_FORMAT} header for protocol ${PROTOCOL_VERSION} ${describe(header.error)}`)
+  }
+  const events: MavEvent[] = []
+  for (let index = 1; index < lines.length; index++) {
+    if ((lines[index] as string).trim() === '') continue
+    const parsed = mavEventSchema.safeParse(parseLine(index))
+    if (!parsed.success) fail(index + 1, `not a mav/1 event ${describe(parsed.error)}`, parsed.error)
+    else events.push(parsed.data)
+  }
+  return { header: (header as { data: MavRecordingHeader }).data, events }
+}
