@@ -33,14 +33,16 @@ export async function* replay(events: Iterable<MavEvent>, options: ReplayOptions
   const { speed = 1, signal } = options
   if (!(speed > 0)) throw new RangeError(`replay: speed must be > 0 (Infinity for no waiting), got ${speed}`)
   let clock = 0
+  // Deadlines are measured from the start, so slow consumers and timer rounding do not add up.
+  const startedAt = Date.now()
   for (const event of events) {
     if (signal?.aborted) return
-    const at = recordedTime(event, clock)
-    if (speed !== Number.POSITIVE_INFINITY && at > clock) {
-      await wait((at - clock) / speed, signal)
+    clock = recordedTime(event, clock)
+    const due = startedAt + clock / speed - Date.now()
+    if (speed !== Number.POSITIVE_INFINITY && due > 0) {
+      await wait(due, signal)
       if (signal?.aborted) return
     }
-    clock = at
     yield event
   }
 }
