@@ -54,7 +54,7 @@ function meta(): Data {
   }
 }
 
-function step(index: number, token: { id: number; text: string }, textDelta: string, elapsed: number): Data {
+function step(index: number, token: { id: number; text: string }, textDelta: string): Data {
   const raw = Array.from({ length: 100 }, () => random() ** 6)
   const total = raw.reduce((a, b) => a + b, 0) * 1.25
   const probs = raw.map((p) => p / total).sort((a, b) => b - a)
@@ -105,7 +105,7 @@ const tokens = [
   { id: 1101, text: "'m" },
   { id: 257, text: ' a' },
 ]
-const steps = tokens.map((token, i) => step(i, token, token.text, 0))
+const steps = tokens.map((token, i) => step(i, token, token.text))
 steps.forEach((s, i) => {
   s.elapsed_ms = round(40 + i * 35, 1)
 })
@@ -138,13 +138,13 @@ const mb = [
 ]
 const multibyte: Frame[] = [
   frame('meta', meta()),
-  ...mb.map((m, i) => frame('step', { ...step(i, m.token, m.delta, 0), elapsed_ms: 50 + i * 30 }, String(i))),
+  ...mb.map((m, i) => frame('step', { ...step(i, m.token, m.delta), elapsed_ms: 50 + i * 30 }, String(i))),
   frame('done', { reason: 'eos', steps: 4, elapsed_ms: 200 }),
 ]
 write('multibyte', sse(multibyte), typed(multibyte))
 
 // 5. Broken events among good ones: bad JSON, a schema violation, a wrong type; then an error and done.
-const good = step(0, tokens[0] as { id: number; text: string }, ',', 0)
+const good = step(0, tokens[0] as { id: number; text: string }, ',')
 const malformed: Frame[] = [
   frame('meta', meta()),
   { event: 'step', data: '{"step": 0, "token": ', id: '0' },

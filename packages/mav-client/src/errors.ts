@@ -1,10 +1,7 @@
 import type { MavErrorBody } from './protocol/endpoints'
 
 /** Why a {@link MavProtocolError} was thrown. */
-export type MavProtocolErrorType =
-  | 'invalid-response'
-  | 'invalid-recording'
-  | 'unsupported-protocol'
+export type MavProtocolErrorType = 'invalid-response' | 'invalid-recording' | 'unsupported-protocol'
 
 /**
  * Data from a server or a recording that does not follow protocol mav/1, where there is no stream to

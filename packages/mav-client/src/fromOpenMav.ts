@@ -61,7 +61,7 @@ export function fromOpenMavMeasurement(data: OpenMavMeasurement, options: FromOp
   const predicted = data.predicted_char ?? ''
   const wanted = predicted.trim().slice(0, 10) || ' '
   const matchIndex = tokens.indexOf(wanted)
-  const tokenId = options.tokenId ?? topIds[matchIndex >= 0 ? matchIndex : 0] ?? 0
+  const tokenId = options.tokenId ?? topIds[Math.max(matchIndex, 0)] ?? 0
   return {
     type: 'step',
     step: options.step ?? 0,

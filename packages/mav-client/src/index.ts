@@ -1,57 +1,57 @@
-export { createMavClient } from './client'
-export type { MavClient, MavClientOptions, MavHeaders, MavRequestOptions } from './client'
-export { parseMavStream, decodeMavMessage } from './parseMavStream'
-export type { ParseMavStreamOptions } from './parseMavStream'
-export { createRunStore, toErrorEvent } from './runStore'
-export type { MavRunState, MavRunStatus, MavRunStore } from './runStore'
-export { stepListView } from './stepList'
-export type { StepList } from './stepList'
-export { applyScaling } from './scaling'
-export type { MavScale } from './scaling'
-export { binDistribution } from './binDistribution'
 export type { MavDistributionBin } from './binDistribution'
-export { fromOpenMavMeasurement } from './fromOpenMav'
-export type { FromOpenMavOptions, OpenMavMeasurement } from './fromOpenMav'
-export { serializeRecording, parseRecording, recordingHeaderSchema, RECORDING_FORMAT } from './recording'
-export type { MavRecording, MavRecordingHeader } from './recording'
-export { replay } from './replay'
-export type { ReplayOptions } from './replay'
-export { MavHttpError, MavProtocolError } from './errors'
+export { binDistribution } from './binDistribution'
+export type { MavClient, MavClientOptions, MavHeaders, MavRequestOptions } from './client'
+export { createMavClient } from './client'
 export type { MavProtocolErrorType } from './errors'
-export { tokenSchema } from './protocol/primitives'
-export type { MavToken } from './protocol/primitives'
-export { runRequestSchema, aggregationSchema, MAX_TOP_N } from './protocol/request'
-export type { MavAggregation, MavEffectiveRequest, MavRunRequest } from './protocol/request'
-export {
-  PROTOCOL_VERSION,
-  eventDataSchemas,
-  metaDataSchema,
-  statusDataSchema,
-  stepDataSchema,
-  errorDataSchema,
-  doneDataSchema,
-  predictionSchema,
-  runModelSchema,
-} from './protocol/events'
+export { MavHttpError, MavProtocolError } from './errors'
+export type { FromOpenMavOptions, OpenMavMeasurement } from './fromOpenMav'
+export { fromOpenMavMeasurement } from './fromOpenMav'
+export type { ParseMavStreamOptions } from './parseMavStream'
+export { decodeMavMessage, parseMavStream } from './parseMavStream'
+export type { MavErrorBody, MavHealthResponse, MavModelInfo, MavModelsResponse } from './protocol/endpoints'
+export { errorBodySchema, healthResponseSchema, modelInfoSchema, modelsResponseSchema } from './protocol/endpoints'
 export type {
+  MavDoneData,
+  MavErrorData,
   MavEventType,
   MavMetaData,
-  MavStatusData,
-  MavStepData,
-  MavErrorData,
-  MavDoneData,
   MavPrediction,
   MavRunModel,
+  MavStatusData,
+  MavStepData,
 } from './protocol/events'
-export { mavEventSchema, eventIssueSchema } from './protocol/mavEvent'
+export {
+  doneDataSchema,
+  errorDataSchema,
+  eventDataSchemas,
+  metaDataSchema,
+  PROTOCOL_VERSION,
+  predictionSchema,
+  runModelSchema,
+  statusDataSchema,
+  stepDataSchema,
+} from './protocol/events'
 export type {
+  MavDoneEvent,
+  MavErrorEvent,
   MavEvent,
   MavEventIssue,
   MavMetaEvent,
   MavStatusEvent,
   MavStepEvent,
-  MavErrorEvent,
-  MavDoneEvent,
 } from './protocol/mavEvent'
-export { modelInfoSchema, modelsResponseSchema, healthResponseSchema, errorBodySchema } from './protocol/endpoints'
-export type { MavModelInfo, MavModelsResponse, MavHealthResponse, MavErrorBody } from './protocol/endpoints'
+export { eventIssueSchema, mavEventSchema } from './protocol/mavEvent'
+export type { MavToken } from './protocol/primitives'
+export { tokenSchema } from './protocol/primitives'
+export type { MavAggregation, MavEffectiveRequest, MavRunRequest } from './protocol/request'
+export { aggregationSchema, MAX_TOP_N, runRequestSchema } from './protocol/request'
+export type { MavRecording, MavRecordingHeader } from './recording'
+export { parseRecording, RECORDING_FORMAT, recordingHeaderSchema, serializeRecording } from './recording'
+export type { ReplayOptions } from './replay'
+export { replay } from './replay'
+export type { MavRunState, MavRunStatus, MavRunStore } from './runStore'
+export { createRunStore, toErrorEvent } from './runStore'
+export type { MavScale } from './scaling'
+export { applyScaling } from './scaling'
+export type { StepList } from './stepList'
+export { stepListView } from './stepList'

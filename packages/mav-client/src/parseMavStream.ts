@@ -1,5 +1,6 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser'
 import { eventDataSchemas, type MavEventType } from './protocol/events'
+import { readStepFast } from './protocol/fastStep'
 import type { MavErrorEvent, MavEvent, MavEventIssue } from './protocol/mavEvent'
 
 /** Options of {@link parseMavStream}. */
@@ -39,6 +40,10 @@ export function decodeMavMessage(message: Pick<EventSourceMessage, 'event' | 'da
     data = JSON.parse(message.data)
   } catch (error) {
     return invalidEvent(`"${name}" event data is not JSON: ${(error as Error).message}`, message.data)
+  }
+  if (name === 'step') {
+    const step = readStepFast(data)
+    if (step) return { type: 'step', ...step }
   }
   const result = eventDataSchemas[name].safeParse(data)
   if (!result.success) {

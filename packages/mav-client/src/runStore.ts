@@ -1,5 +1,12 @@
 import { MavHttpError, MavProtocolError } from './errors'
-import type { MavDoneEvent, MavErrorEvent, MavEvent, MavMetaEvent, MavStatusEvent, MavStepEvent } from './protocol/mavEvent'
+import type {
+  MavDoneEvent,
+  MavErrorEvent,
+  MavEvent,
+  MavMetaEvent,
+  MavStatusEvent,
+  MavStepEvent,
+} from './protocol/mavEvent'
 import { type StepList, stepListView } from './stepList'
 
 /** Where a run is. `loading` covers `queued` and `loading_model` status phases. */

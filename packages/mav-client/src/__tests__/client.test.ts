@@ -30,7 +30,11 @@ describe('createMavClient', () => {
         ? json({ models: [model] })
         : json({ status: 'ok', active_runs: 0, loaded_models: [] }),
     )
-    const client = createMavClient({ baseUrl: 'http://127.0.0.1:8000/api/', fetch, headers: { authorization: 'Bearer t' } })
+    const client = createMavClient({
+      baseUrl: 'http://127.0.0.1:8000/api/',
+      fetch,
+      headers: { authorization: 'Bearer t' },
+    })
     expect(await client.listModels()).toEqual([model])
     expect(await client.health()).toEqual({ status: 'ok', active_runs: 0, loaded_models: [] })
     expect(fetch.mock.calls[0]?.[0]).toBe('http://127.0.0.1:8000/api/models')
@@ -56,7 +60,13 @@ describe('createMavClient', () => {
     const client = createMavClient({ baseUrl: '/api', fetch })
     const error = await collect(client.run({ prompt: 'x', top_n: 500 })).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(MavHttpError)
-    expect(error).toMatchObject({ status: 422, code: 'invalid_request', field: 'top_n', message: 'top_n must be <= 100', type: 'http' })
+    expect(error).toMatchObject({
+      status: 422,
+      code: 'invalid_request',
+      field: 'top_n',
+      message: 'top_n must be <= 100',
+      type: 'http',
+    })
   })
 
   it('reads Retry-After of a 429', async () => {
@@ -69,7 +79,9 @@ describe('createMavClient', () => {
 
   it('describes an error body that is not protocol JSON', async () => {
     const fetch = vi.fn(async () => new Response('<html>Bad gateway</html>', { status: 502 }))
-    const error = await createMavClient({ baseUrl: '/api', fetch }).health().catch((e) => e)
+    const error = await createMavClient({ baseUrl: '/api', fetch })
+      .health()
+      .catch((e) => e)
     expect(error).toBeInstanceOf(MavHttpError)
     expect(error).toMatchObject({ status: 502, code: 'http_502' })
     expect((error as Error).message).toContain('Bad gateway')
@@ -77,7 +89,9 @@ describe('createMavClient', () => {
 
   it('throws MavProtocolError for a JSON answer that is not mav/1', async () => {
     const fetch = vi.fn(async () => json({ models: [{ id: 3 }] }))
-    const error = await createMavClient({ baseUrl: '/api', fetch }).listModels().catch((e) => e)
+    const error = await createMavClient({ baseUrl: '/api', fetch })
+      .listModels()
+      .catch((e) => e)
     expect(error).toBeInstanceOf(MavProtocolError)
     expect(error).toMatchObject({ type: 'invalid-response' })
     expect((error as Error).message).toContain('models.0.id')

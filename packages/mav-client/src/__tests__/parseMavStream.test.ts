@@ -134,9 +134,12 @@ describe('parseMavStream and AbortSignal', () => {
   it('passes comments to onComment', async () => {
     const comments: string[] = []
     await collect(
-      parseMavStream(streamOf([encoder.encode(': ping\n\nevent: done\ndata: {"reason":"eos","steps":0,"elapsed_ms":1}\n\n')]), {
-        onComment: (c) => comments.push(c),
-      }),
+      parseMavStream(
+        streamOf([encoder.encode(': ping\n\nevent: done\ndata: {"reason":"eos","steps":0,"elapsed_ms":1}\n\n')]),
+        {
+          onComment: (c) => comments.push(c),
+        },
+      ),
     )
     expect(comments.map((c) => c.trim())).toEqual(['ping'])
   })

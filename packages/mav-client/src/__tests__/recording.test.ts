@@ -17,7 +17,12 @@ describe('recordings', () => {
     const lines = text.trimEnd().split('\n')
     expect(lines).toHaveLength(recorded.length + 1)
     const header = JSON.parse(lines[0] as string)
-    expect(header).toMatchObject({ format: 'mavrec/1', protocol: 'mav/1', events: recorded.length, model: 'gpt2-fixture' })
+    expect(header).toMatchObject({
+      format: 'mavrec/1',
+      protocol: 'mav/1',
+      events: recorded.length,
+      model: 'gpt2-fixture',
+    })
     const parsed = parseRecording(text)
     expect(parsed.events).toEqual(recorded)
     expect(parsed.header.model).toBe('gpt2-fixture')

@@ -74,10 +74,12 @@ describe('createRunStore', () => {
 
   it('turns a refused request into an error state', async () => {
     const store = createRunStore()
-    // biome-ignore lint/correctness/useYield: the request fails before any event
-    await store.consume((async function* () {
-      throw new MavHttpError(429, 'busy', { code: 'too_many_runs', retryAfter: 1 })
-    })())
+    const refused: AsyncIterable<MavEvent> = {
+      [Symbol.asyncIterator]: () => ({
+        next: () => Promise.reject(new MavHttpError(429, 'busy', { code: 'too_many_runs', retryAfter: 1 })),
+      }),
+    }
+    await store.consume(refused)
     expect(store.getSnapshot()).toMatchObject({ status: 'error', error: { code: 'too_many_runs', retryable: true } })
   })
 

@@ -1,11 +1,5 @@
 import * as z from 'zod/mini'
-import {
-  doneDataSchema,
-  errorDataSchema,
-  metaDataSchema,
-  statusDataSchema,
-  stepDataSchema,
-} from './events'
+import { doneDataSchema, errorDataSchema, metaDataSchema, statusDataSchema, stepDataSchema } from './events'
 
 /** Where a schema check failed: a dotted path into the event data and what was wrong there. */
 export const eventIssueSchema = z.object({

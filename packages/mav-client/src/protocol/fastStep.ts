@@ -1,0 +1,56 @@
+import type { MavPrediction, MavStepData } from './events'
+
+// Step events are the hot path (one per token, thousands per replay). zod's generic checks dominate the
+// parse cost there, so a step is first tried against this hand-written copy of `stepDataSchema`. It
+// accepts exactly what the schema accepts (a property test holds the two together) and, like the
+// schema, returns a copy without unknown keys. On `undefined` the caller asks zod, which explains why.
+
+const isCount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0
+const isFinite = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value)
+const isProbability = (value: unknown): value is number => isFinite(value) && value >= 0 && value <= 1
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+
+function numbers(value: unknown, check: (item: unknown) => boolean, maxLength = Number.POSITIVE_INFINITY) {
+  if (!Array.isArray(value) || value.length > maxLength) return undefined
+  for (let i = 0; i < value.length; i++) if (!check(value[i])) return undefined
+  return value.slice() as number[]
+}
+
+function predictions(value: unknown): MavPrediction[] | undefined {
+  if (!Array.isArray(value)) return undefined
+  const out: MavPrediction[] = new Array(value.length)
+  for (let i = 0; i < value.length; i++) {
+    const item = value[i]
+    if (!isRecord(item)) return undefined
+    const { id, text, prob, logit } = item
+    if (!isCount(id) || typeof text !== 'string' || !isProbability(prob) || !isFinite(logit)) return undefined
+    out[i] = { id, text, prob, logit }
+  }
+  return out
+}
+
+/** The step data, checked and copied, or `undefined` when it breaks any rule of `stepDataSchema`. */
+export function readStepFast(data: unknown): MavStepData | undefined {
+  if (!isRecord(data)) return undefined
+  const { step, token, text_delta, distribution, elapsed_ms } = data
+  if (!isCount(step) || typeof text_delta !== 'string') return undefined
+  if (!isRecord(token) || !isCount(token.id) || typeof token.text !== 'string') return undefined
+  if (!isRecord(distribution) || !isFinite(distribution.entropy) || distribution.entropy < 0) return undefined
+  if (!isFinite(elapsed_ms) || elapsed_ms < 0) return undefined
+  const top = predictions(data.top)
+  const activations = numbers(data.activations, isFinite)
+  const attention = numbers(data.attention_entropy, isFinite)
+  const topProbs = numbers(distribution.top_probs, isProbability, 100)
+  if (!top || !activations || !attention || !topProbs) return undefined
+  return {
+    step,
+    token: { id: token.id, text: token.text },
+    text_delta,
+    top,
+    activations,
+    attention_entropy: attention,
+    distribution: { entropy: distribution.entropy, top_probs: topProbs },
+    elapsed_ms,
+  }
+}
