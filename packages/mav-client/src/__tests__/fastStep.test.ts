@@ -72,7 +72,7 @@ function setAt(target: unknown, path: Array<string | number>, value: unknown): u
   if (path.length === 0) return value
   const [head, ...rest] = path
   if (target === null || typeof target !== 'object') return target
-  const copy: Record<string | number, unknown> = Array.isArray(target) ? [...target] : { ...target }
+  const copy = (Array.isArray(target) ? [...target] : { ...target }) as Record<string | number, unknown>
   copy[head as string | number] = setAt(copy[head as string | number], rest, value)
   return copy
 }
