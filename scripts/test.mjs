@@ -1,10 +1,30 @@
 // Runs every check of the project, in order, after the set-up (scripts/setup.mjs --browser). Every
 // check runs even when an earlier one failed; the summary lists each with its time, and the exit code is
 // non-zero when any failed.
-import { env, exists, log, run } from './lib.mjs'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { env, exists, log, root, run } from './lib.mjs'
 import { setup } from './setup.mjs'
 
-const pnpmAll = (script) => ['pnpm', ['-r', '--workspace-concurrency=1', '--if-present', 'run', script]]
+function workspaceScripts() {
+  const scripts = new Set()
+  for (const group of ['packages', 'examples']) {
+    for (const name of exists(group) ? readdirSync(join(root, group)) : []) {
+      try {
+        const manifest = JSON.parse(readFileSync(join(root, group, name, 'package.json'), 'utf8'))
+        for (const script of Object.keys(manifest.scripts ?? {})) scripts.add(script)
+      } catch {}
+    }
+  }
+  return scripts
+}
+
+/** Runs `script` in every workspace package that has it; the check is skipped when none has. */
+const pnpmAll = (script) => [
+  'pnpm',
+  ['-r', '--workspace-concurrency=1', '--if-present', 'run', script],
+  () => workspaceScripts().has(script),
+]
 
 const checks = [
   ['lint and format (biome)', 'pnpm', ['exec', 'biome', 'check', '.']],

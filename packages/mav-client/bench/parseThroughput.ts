@@ -26,7 +26,7 @@ function stepEvent(step: number): string {
       .map((prob, i) => ({ id: 100 + i, text: ` t${i}`, prob, logit: Number((20 - i * 0.7).toFixed(2)) })),
     activations: Array.from({ length: 31 }, (_, i) => Number((10 + i * 3.1 + (step % 7)).toFixed(2))),
     attention_entropy: Array.from({ length: 30 }, (_, i) => Number(((i % 9) * 0.31).toFixed(3))),
-    distribution: { entropy: 3.142, top_probs: probs },
+    distribution: { entropy: 3.25, top_probs: probs },
     elapsed_ms: step * 25.5,
   }
   return `event: step\nid: ${step}\ndata: ${JSON.stringify(data)}\n\n`

@@ -6,8 +6,8 @@ import type { MavPrediction, MavStepData } from './events'
 // schema, returns a copy without unknown keys. On `undefined` the caller asks zod, which explains why.
 
 const isCount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0
-const isFinite = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value)
-const isProbability = (value: unknown): value is number => isFinite(value) && value >= 0 && value <= 1
+const isFiniteNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value)
+const isProbability = (value: unknown): value is number => isFiniteNumber(value) && value >= 0 && value <= 1
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value)
 
@@ -24,7 +24,7 @@ function predictions(value: unknown): MavPrediction[] | undefined {
     const item = value[i]
     if (!isRecord(item)) return undefined
     const { id, text, prob, logit } = item
-    if (!isCount(id) || typeof text !== 'string' || !isProbability(prob) || !isFinite(logit)) return undefined
+    if (!isCount(id) || typeof text !== 'string' || !isProbability(prob) || !isFiniteNumber(logit)) return undefined
     out[i] = { id, text, prob, logit }
   }
   return out
@@ -36,11 +36,11 @@ export function readStepFast(data: unknown): MavStepData | undefined {
   const { step, token, text_delta, distribution, elapsed_ms } = data
   if (!isCount(step) || typeof text_delta !== 'string') return undefined
   if (!isRecord(token) || !isCount(token.id) || typeof token.text !== 'string') return undefined
-  if (!isRecord(distribution) || !isFinite(distribution.entropy) || distribution.entropy < 0) return undefined
-  if (!isFinite(elapsed_ms) || elapsed_ms < 0) return undefined
+  if (!isRecord(distribution) || !isFiniteNumber(distribution.entropy) || distribution.entropy < 0) return undefined
+  if (!isFiniteNumber(elapsed_ms) || elapsed_ms < 0) return undefined
   const top = predictions(data.top)
-  const activations = numbers(data.activations, isFinite)
-  const attention = numbers(data.attention_entropy, isFinite)
+  const activations = numbers(data.activations, isFiniteNumber)
+  const attention = numbers(data.attention_entropy, isFiniteNumber)
   const topProbs = numbers(distribution.top_probs, isProbability, 100)
   if (!top || !activations || !attention || !topProbs) return undefined
   return {
