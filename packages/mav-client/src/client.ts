@@ -40,7 +40,8 @@ export interface MavClient {
   health(options?: MavRequestOptions): Promise<MavHealthResponse>
   /**
    * `POST /run`: streams the run's events. Throws {@link MavHttpError} when the server refuses the
-   * request before streaming; after that, every problem arrives as an `error` event.
+   * request or cannot be reached (status 0, code `"unreachable"`); after that, every problem arrives as
+   * an `error` event. Aborting `signal` ends the iteration quietly.
    */
   run(request: MavRunRequest, options?: MavRequestOptions): AsyncIterable<MavEvent>
   /** The `GET /run?params=` URL of a request, for a plain `EventSource`. */
@@ -107,8 +108,21 @@ export function createMavClient(options: MavClientOptions): MavClient {
   const headers = (): Record<string, string> =>
     typeof options.headers === 'function' ? options.headers() : { ...options.headers }
 
+  // A server that cannot be reached is an HTTP failure without a status (0), so callers handle one error
+  // type for "the request did not work" and can tell the person the backend is down.
+  const send = async (path: string, init: RequestInit) => {
+    try {
+      return await doFetch(`${baseUrl}${path}`, init)
+    } catch (error) {
+      if (init.signal?.aborted || (error as Error)?.name === 'AbortError') throw error
+      const reason = (error as Error)?.message ?? String(error)
+      throw new MavHttpError(0, `Could not reach the MAV server at ${baseUrl}${path}: ${reason}`, {
+        code: 'unreachable',
+      })
+    }
+  }
   const get = (path: string, signal?: AbortSignal) =>
-    doFetch(`${baseUrl}${path}`, { headers: { accept: 'application/json', ...headers() }, signal })
+    send(path, { headers: { accept: 'application/json', ...headers() }, signal })
 
   return {
     baseUrl,
@@ -120,12 +134,19 @@ export function createMavClient(options: MavClientOptions): MavClient {
       return readJson(await get('/health', opts.signal), healthResponseSchema, 'GET /health')
     },
     async *run(request, opts = {}) {
-      const response = await doFetch(`${baseUrl}/run`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers() },
-        body: JSON.stringify(request),
-        signal: opts.signal,
-      })
+      let response: Response
+      try {
+        response = await send('/run', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers() },
+          body: JSON.stringify(request),
+          signal: opts.signal,
+        })
+      } catch (error) {
+        // Aborting is the caller's own doing: the iteration ends quietly, before or after the stream starts.
+        if (opts.signal?.aborted) return
+        throw error
+      }
       if (!response.ok) throw await httpError(response)
       const type = response.headers.get('content-type') ?? ''
       if (!type.includes('text/event-stream') || !response.body) {

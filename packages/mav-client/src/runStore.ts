@@ -64,7 +64,7 @@ export function toErrorEvent(error: unknown): MavErrorEvent {
       type: 'error',
       code: error.code,
       message: error.message,
-      retryable: error.status === 429 || error.status >= 500,
+      retryable: error.status === 0 || error.status === 429 || error.status >= 500,
     }
   }
   if (error instanceof MavProtocolError) {

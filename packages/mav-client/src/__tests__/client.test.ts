@@ -128,6 +128,33 @@ describe('createMavClient', () => {
     expect(cancel).toHaveBeenCalled()
   })
 
+  it('reports an unreachable server as MavHttpError with status 0', async () => {
+    const fetch = vi.fn(async () => {
+      throw new TypeError('fetch failed')
+    })
+    const client = createMavClient({ baseUrl: 'http://127.0.0.1:9/api', fetch })
+    const error = await collect(client.run({ prompt: 'x' })).catch((e) => e)
+    expect(error).toBeInstanceOf(MavHttpError)
+    expect(error).toMatchObject({ status: 0, code: 'unreachable' })
+    expect((error as Error).message).toContain('http://127.0.0.1:9/api/run')
+    await expect(client.listModels()).rejects.toMatchObject({ code: 'unreachable' })
+  })
+
+  it('ends quietly when aborted before the response arrives', async () => {
+    const controller = new AbortController()
+    const fetch = vi.fn(
+      (_url: string | URL | Request, init?: RequestInit) =>
+        new Promise<Response>((_resolve, reject) => {
+          init?.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')))
+        }),
+    )
+    const pending = collect(
+      createMavClient({ baseUrl: '/api', fetch }).run({ prompt: 'x' }, { signal: controller.signal }),
+    )
+    controller.abort()
+    expect(await pending).toEqual([])
+  })
+
   it('builds the GET URL for EventSource', () => {
     const client = createMavClient({ baseUrl: '/api', fetch: vi.fn() })
     const url = client.runUrl({ prompt: 'a b&c' })
