@@ -40,11 +40,16 @@ const checks = [
   ],
   ['browser tests (Chromium)', ...pnpmAll('test:browser')],
   ['Storybook build', ...pnpmAll('storybook:build')],
-  ['example: production build', ...pnpmAll('build:example')],
+  [
+    'example: production build (next build)',
+    'pnpm',
+    ['--filter', './examples/*', 'run', 'build'],
+    () => exists('examples/next-app/package.json'),
+  ],
   ['example: deployment config', ...pnpmAll('validate:deploy')],
   ['end-to-end (Chromium, real backend)', ...pnpmAll('test:e2e')],
   ['consumer install smoke test', ...pnpmAll('test:consumer')],
-  ['benchmarks --quick (figures not asserted)', ...pnpmAll('bench:quick')],
+  ['benchmarks --quick (figures not asserted)', 'node', ['bench/run.mjs', '--quick'], () => exists('bench/run.mjs')],
 ]
 
 async function main() {
