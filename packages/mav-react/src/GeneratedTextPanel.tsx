@@ -1,0 +1,73 @@
+import type { MavRunState, MavStepEvent } from '@mav/client'
+import { forwardRef, type HTMLAttributes, useContext } from 'react'
+import { MavRunScopeContext, selectIndex, useScopeSelector } from './context'
+import { visibleWhitespace } from './format'
+import { Panel } from './Panel'
+import { usePanelSource } from './usePanelSource'
+
+/** Props of {@link GeneratedTextPanel}. */
+export interface GeneratedTextPanelProps extends Omit<HTMLAttributes<HTMLElement>, 'title'> {
+  /** The step to show, for use outside `MAVContainer`. Default: the container's selected step. */
+  step?: MavStepEvent | null
+  /** Standalone only: the generated text up to and including `step`. Default: `step.text_delta`. */
+  text?: string
+  /** Show only the last `limitChars` characters, as openmav's `--limit-chars`. Default 250. */
+  limitChars?: number
+  /** Heading and accessible name. Default `"Generated text"`. */
+  title?: string
+}
+
+/**
+ * The decoded text so far (up to the selected step), its last `limitChars` characters, with the
+ * newest token highlighted.
+ */
+export const GeneratedTextPanel = forwardRef<HTMLElement, GeneratedTextPanelProps>(function GeneratedTextPanel(
+  { step: stepProp, text: textProp, limitChars = 250, title = 'Generated text', ...rest },
+  ref,
+) {
+  const source = usePanelSource('GeneratedTextPanel', stepProp)
+  const context = useContext(MavRunScopeContext)
+  const scope = stepProp === undefined ? context : null
+  const limit = Math.max(1, Math.floor(limitChars))
+  // Only the visible tail is selected, so a pinned step does not re-render while the run goes on.
+  const scopedTail = useScopeSelector(scope, (state: MavRunState, selected) => {
+    const index = selectIndex(state, selected)
+    const end = state.textEnds.at(index) ?? 0
+    return state.text.slice(Math.max(0, end - limit - 1), end)
+  })
+  const scopedTokenLength = useScopeSelector(scope, (state: MavRunState, selected) => {
+    const index = selectIndex(state, selected)
+    if (index < 0) return 0
+    return (state.textEnds.at(index) ?? 0) - (index > 0 ? (state.textEnds.at(index - 1) ?? 0) : 0)
+  })
+
+  const step = source.step
+  const full = scope === null ? (textProp ?? step?.text_delta ?? '') : scopedTail
+  const tokenLength = Math.min(full.length, scope === null ? (step?.text_delta.length ?? 0) : scopedTokenLength)
+  const truncated = full.length > limit
+  const shown = truncated ? full.slice(full.length - limit) : full
+  const tokenStart = Math.max(0, shown.length - tokenLength)
+  const before = shown.slice(0, tokenStart)
+  const token = shown.slice(tokenStart)
+  const tokenShown = token.trim() === '' && token !== '' ? `${token}${visibleWhitespace(token)}` : token
+
+  return (
+    <Panel
+      ref={ref}
+      title={title}
+      panel="generated_text"
+      state={source.state}
+      message={source.message}
+      aside={step ? <span className="mav-muted">step {source.index + 1}</span> : undefined}
+      {...rest}
+    >
+      <p className="mav-text" data-truncated={truncated || undefined}>
+        {truncated && <span className="mav-text-ellipsis">…</span>}
+        {before}
+        <mark className="mav-text-token" data-step={source.index}>
+          {tokenShown}
+        </mark>
+      </p>
+    </Panel>
+  )
+})

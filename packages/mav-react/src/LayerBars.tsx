@@ -1,0 +1,47 @@
+import { applyScaling, type MavScale } from '@mav/client'
+import { memo, useMemo } from 'react'
+import { formatValue } from './format'
+
+interface LayerBarsProps {
+  values: readonly number[]
+  /** Layer number of `values[0]`: 0 when the first value is the embeddings, 1 for block outputs. */
+  firstLayer: number
+  scale: MavScale
+  maxBarLength: number
+  metric: 'activations' | 'attention_entropy'
+}
+
+const sign = (value: number) => (value > 0 ? 'positive' : value < 0 ? 'negative' : 'zero')
+
+/**
+ * One bar per layer: length from `applyScaling` (in `maxBarLength` units, exposed as
+ * `data-bar-length`), colour by the raw value's sign, the raw value printed.
+ */
+export const LayerBars = memo(function LayerBars({ values, firstLayer, scale, maxBarLength, metric }: LayerBarsProps) {
+  const lengths = useMemo(() => applyScaling(values, scale, maxBarLength), [values, scale, maxBarLength])
+  return (
+    <ol className="mav-bars" data-metric={metric} data-scale={scale}>
+      {values.map((value, index) => {
+        const layer = firstLayer + index
+        const length = Math.abs(lengths[index] ?? 0)
+        const fraction = maxBarLength > 0 ? Math.min(1, length / maxBarLength) : 0
+        return (
+          <li
+            // biome-ignore lint/suspicious/noArrayIndexKey: one row per layer, the layer is the identity
+            key={index}
+            className="mav-bar-row"
+            data-layer={layer}
+            data-sign={sign(value)}
+            data-bar-length={Number(length.toFixed(4))}
+          >
+            <span className="mav-bar-label">{layer === 0 ? 'emb' : `L${layer}`}</span>
+            <span className="mav-bar-track" aria-hidden="true">
+              <span className="mav-bar" style={{ width: `${(fraction * 100).toFixed(2)}%` }} />
+            </span>
+            <span className="mav-bar-value">{formatValue(value)}</span>
+          </li>
+        )
+      })}
+    </ol>
+  )
+})

@@ -1,0 +1,162 @@
+import type { MavRunState, MavScale } from '@mav/client'
+import { type ComponentType, type CSSProperties, forwardRef, type HTMLAttributes, memo, type ReactNode } from 'react'
+import { ActivationHistory } from './ActivationHistory'
+import { AttentionEntropyPanel } from './AttentionEntropyPanel'
+import { MavRunScopeContext, useScopeSelector } from './context'
+import { GeneratedTextPanel } from './GeneratedTextPanel'
+import { type MavRunSourceProps, useRunScopeValue } from './MavRunScope'
+import { MlpActivationsPanel } from './MlpActivationsPanel'
+import { OutputDistributionPanel } from './OutputDistributionPanel'
+import { RunStatus } from './RunStatus'
+import { Timeline } from './Timeline'
+import { TopPredictionsPanel } from './TopPredictionsPanel'
+import { type MavPanelProps, useMavPanel } from './useMavPanel'
+
+/** The built-in panels, named as openmav's `--selected-panels`. */
+export type MavPanelName =
+  | 'generated_text'
+  | 'top_predictions'
+  | 'mlp_activations'
+  | 'attention_entropy'
+  | 'output_distribution'
+
+/** An entry of `MAVContainer`'s `panels`: a built-in panel's name, or a custom panel component. */
+export type MavPanelSpec = MavPanelName | ComponentType<MavPanelProps>
+
+/** Every built-in panel, in openmav's default order. */
+export const MAV_PANELS: readonly MavPanelName[] = [
+  'generated_text',
+  'top_predictions',
+  'mlp_activations',
+  'attention_entropy',
+  'output_distribution',
+]
+
+/** Props of {@link MAVContainer}. */
+export interface MAVContainerProps extends MavRunSourceProps, Omit<HTMLAttributes<HTMLDivElement>, 'children'> {
+  /** Which panels, in which order, as openmav's `--selected-panels`; custom components allowed. Default: all five. */
+  panels?: readonly MavPanelSpec[]
+  /** Grid rows, as openmav's `--num-grid-rows`; columns = ceil(panels / rows). One column on narrow containers. Default 2. */
+  rows?: number
+  /** Bar scaling of the activation and entropy panels, as openmav's `--scale`. Default `"linear"`. */
+  scale?: MavScale
+  /** Longest bar in `applyScaling` units, as openmav's `--max-bar-length`. Default 20. */
+  maxBarLength?: number
+  /** Characters of generated text shown, as openmav's `--limit-chars`. Default 250. */
+  limitChars?: number
+  /** Show the timeline above the panels. Default true. */
+  timeline?: boolean
+  /** Show the activation history heatmaps below the panels. Default true. */
+  history?: boolean
+  /** Show the run status line. Default true. */
+  statusBar?: boolean
+  /** Colour theme; `"auto"` follows `prefers-color-scheme`. Default `"auto"`. */
+  theme?: 'auto' | 'light' | 'dark'
+  /** Rendered after the history, inside the run scope (so `useMavPanel` works there). */
+  children?: ReactNode
+}
+
+interface CustomPanelHostProps {
+  component: ComponentType<MavPanelProps>
+  scale: MavScale
+  maxBarLength: number
+}
+
+const CustomPanelHost = memo(function CustomPanelHost({
+  component: Component,
+  scale,
+  maxBarLength,
+}: CustomPanelHostProps) {
+  const props = useMavPanel({ scale, maxBarLength })
+  return <Component {...props} />
+})
+
+const selectStatus = (state: MavRunState) => state.status
+
+function panelName(spec: MavPanelSpec, index: number): string {
+  if (typeof spec !== 'string') return `custom-${index}`
+  if (!MAV_PANELS.includes(spec)) {
+    throw new TypeError(
+      `MAVContainer: panels[${index}] is ${JSON.stringify(spec)}; expected one of ${MAV_PANELS.map((name) => `"${name}"`).join(', ')} or a component`,
+    )
+  }
+  return spec
+}
+
+/**
+ * The whole view: run status, timeline, the selected panels in a responsive grid, and the activation
+ * history, all showing the step chosen on the timeline. Give it a live `store` (from `useMavRun`) or a
+ * list of recorded `events`.
+ *
+ * @example
+ * const run = useMavRun()
+ * <MAVContainer store={run.store} panels={['generated_text', 'top_predictions', WordLengthPanel]} rows={1} />
+ */
+export const MAVContainer = forwardRef<HTMLDivElement, MAVContainerProps>(function MAVContainer(
+  {
+    store,
+    events,
+    updates,
+    stepIndex,
+    onStepIndexChange,
+    panels = MAV_PANELS,
+    rows = 2,
+    scale = 'linear',
+    maxBarLength = 20,
+    limitChars = 250,
+    timeline = true,
+    history = true,
+    statusBar = true,
+    theme = 'auto',
+    className,
+    style,
+    children,
+    ...rest
+  },
+  ref,
+) {
+  const scope = useRunScopeValue({ store, events, updates, stepIndex, onStepIndexChange })
+  const status = useScopeSelector(scope, selectStatus)
+  const names = panels.map(panelName)
+  const rowCount = Math.max(1, Math.floor(rows))
+  const columns = Math.max(1, Math.ceil(panels.length / rowCount))
+
+  const render = (spec: MavPanelSpec, index: number) => {
+    const key = names[index] as string
+    switch (spec) {
+      case 'generated_text':
+        return <GeneratedTextPanel key={key} limitChars={limitChars} />
+      case 'top_predictions':
+        return <TopPredictionsPanel key={key} />
+      case 'mlp_activations':
+        return <MlpActivationsPanel key={key} scale={scale} maxBarLength={maxBarLength} />
+      case 'attention_entropy':
+        return <AttentionEntropyPanel key={key} scale={scale} maxBarLength={maxBarLength} />
+      case 'output_distribution':
+        return <OutputDistributionPanel key={key} />
+      default:
+        return <CustomPanelHost key={key} component={spec} scale={scale} maxBarLength={maxBarLength} />
+    }
+  }
+
+  return (
+    <MavRunScopeContext.Provider value={scope}>
+      <div
+        ref={ref}
+        className={className ? `mav-root mav-container ${className}` : 'mav-root mav-container'}
+        data-status={status}
+        data-mav-theme={theme === 'auto' ? undefined : theme}
+        style={{ ...style, '--mav-columns': columns, '--mav-rows': rowCount } as CSSProperties}
+        {...rest}
+      >
+        {statusBar && <RunStatus />}
+        {timeline && <Timeline />}
+        <div className="mav-grid" data-columns={columns} data-panels={names.join(' ')}>
+          {panels.map(render)}
+        </div>
+        {history && <ActivationHistory scale={scale} />}
+        {children}
+      </div>
+    </MavRunScopeContext.Provider>
+  )
+})

@@ -1,0 +1,188 @@
+import { binDistribution, type MavDistributionBin, type MavStepEvent } from '@mav/client'
+import { forwardRef, type HTMLAttributes, useEffect, useMemo, useRef } from 'react'
+import uPlot from 'uplot'
+import { formatPercent, formatValue } from './format'
+import { Panel } from './Panel'
+import { usePanelSource } from './usePanelSource'
+
+/** Props of {@link OutputDistributionPanel}. */
+export interface OutputDistributionPanelProps extends Omit<HTMLAttributes<HTMLElement>, 'title'> {
+  /** The step to show, for use outside `MAVContainer`. Default: the container's selected step. */
+  step?: MavStepEvent | null
+  /** Number of bins of the top-100 probabilities. Default 20, as openmav. */
+  bins?: number
+  /** Chart height in CSS pixels. Default 160. */
+  chartHeight?: number
+  /** Heading and accessible name. Default `"Output distribution"`. */
+  title?: string
+}
+
+/** Bins highest first, as openmav draws them. */
+function highestFirst(step: MavStepEvent | null, bins: number): MavDistributionBin[] {
+  return step ? binDistribution(step.distribution.top_probs, bins).reverse() : []
+}
+
+function cssColor(element: Element | null, name: string, fallback: string): string {
+  if (element === null || typeof getComputedStyle !== 'function') return fallback
+  return getComputedStyle(element).getPropertyValue(name).trim() || fallback
+}
+
+interface DistributionChartProps {
+  bins: MavDistributionBin[]
+  height: number
+}
+
+/**
+ * The uPlot bar chart: created once per mount, `setData` on every new step, `setSize` on resize,
+ * destroyed on unmount.
+ */
+function DistributionChart({ bins, height }: DistributionChartProps) {
+  const hostRef = useRef<HTMLDivElement>(null)
+  const chartRef = useRef<uPlot | null>(null)
+  const binsRef = useRef(bins)
+  binsRef.current = bins
+  const count = bins.length
+
+  useEffect(() => {
+    const host = hostRef.current
+    if (host === null) return
+    const color = (name: string, fallback: string) => () => cssColor(host, name, fallback)
+    const xs = Array.from({ length: count }, (_, i) => i)
+    const options: uPlot.Options = {
+      width: Math.max(120, host.clientWidth || 320),
+      height,
+      legend: { show: false },
+      cursor: { show: false },
+      select: { show: false, left: 0, top: 0, width: 0, height: 0 },
+      scales: {
+        x: { time: false, range: [-0.5, count - 0.5] },
+        y: { range: (_u, _min, max) => [0, Math.max(max, 1e-6) * 1.05] },
+      },
+      axes: [
+        {
+          stroke: color('--mav-muted', '#666'),
+          grid: { show: false },
+          ticks: { show: false },
+          space: 36,
+          incrs: [1, 2, 5, 10],
+          values: (_u, splits) =>
+            splits.map((split) => {
+              const bin = binsRef.current[split]
+              return Number.isInteger(split) && bin ? bin.label.toFixed(3) : ''
+            }),
+        },
+        {
+          stroke: color('--mav-muted', '#666'),
+          grid: { stroke: color('--mav-grid', 'rgba(128,128,128,0.25)'), width: 1 },
+          ticks: { show: false },
+          size: 44,
+          values: (_u, splits) => splits.map((split) => `${Math.round(split * 100)}%`),
+        },
+      ],
+      series: [
+        {},
+        {
+          label: 'Probability mass',
+          fill: color('--mav-chart-bar', '#0072b2'),
+          stroke: color('--mav-chart-bar', '#0072b2'),
+          width: 0,
+          points: { show: false },
+          paths: uPlot.paths.bars?.({ size: [0.8, 64] }),
+        },
+      ],
+    }
+    const data: uPlot.AlignedData = [xs, binsRef.current.map((bin) => bin.sum)]
+    const chart = new uPlot(options, data, host)
+    chartRef.current = chart
+    let observer: ResizeObserver | undefined
+    if (typeof ResizeObserver === 'function') {
+      observer = new ResizeObserver(() => {
+        const width = host.clientWidth
+        if (width > 0 && width !== chart.width) chart.setSize({ width, height })
+      })
+      observer.observe(host)
+    }
+    return () => {
+      observer?.disconnect()
+      chart.destroy()
+      chartRef.current = null
+    }
+  }, [count, height])
+
+  const lastData = useRef<MavDistributionBin[] | null>(null)
+  useEffect(() => {
+    const chart = chartRef.current
+    // The first data went in with the constructor.
+    if (chart === null || lastData.current === null) {
+      lastData.current = bins
+      return
+    }
+    if (lastData.current === bins) return
+    lastData.current = bins
+    chart.setData([bins.map((_, i) => i), bins.map((bin) => bin.sum)], true)
+  }, [bins])
+
+  return <div ref={hostRef} className="mav-chart" aria-hidden="true" style={{ height }} />
+}
+
+/**
+ * openmav's output distribution: the step's top-100 probabilities cut into `bins` bins (highest first)
+ * as a uPlot bar chart, plus the entropy over the full vocabulary. The bins are also listed in a
+ * visually hidden table for screen readers.
+ */
+export const OutputDistributionPanel = forwardRef<HTMLElement, OutputDistributionPanelProps>(
+  function OutputDistributionPanel(
+    { step: stepProp, bins: binCount = 20, chartHeight = 160, title = 'Output distribution', ...rest },
+    ref,
+  ) {
+    const source = usePanelSource('OutputDistributionPanel', stepProp)
+    const step = source.step
+    const bins = useMemo(() => highestFirst(step, binCount), [step, binCount])
+    const mass = step ? step.distribution.top_probs.reduce((sum, p) => sum + p, 0) : 0
+    return (
+      <Panel
+        ref={ref}
+        title={title}
+        panel="output_distribution"
+        state={source.state}
+        message={source.message}
+        aside={
+          step ? (
+            <span className="mav-muted" data-entropy={step.distribution.entropy}>
+              entropy {formatValue(step.distribution.entropy, 3)} nats
+            </span>
+          ) : undefined
+        }
+        {...rest}
+      >
+        {step && (
+          <>
+            <DistributionChart bins={bins} height={chartHeight} />
+            <p className="mav-distribution-summary">
+              Entropy <strong>{formatValue(step.distribution.entropy, 3)}</strong> nats · top-
+              {step.distribution.top_probs.length} mass {formatPercent(mass)}
+            </p>
+            <table className="mav-sr-only">
+              <caption>Probability mass per bin, highest first</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Bin (largest probability)</th>
+                  <th scope="col">Mass</th>
+                </tr>
+              </thead>
+              <tbody>
+                {bins.map((bin, index) => (
+                  // biome-ignore lint/suspicious/noArrayIndexKey: bins are positional
+                  <tr key={index} data-bin={index} data-sum={bin.sum}>
+                    <td>{bin.label.toFixed(4)}</td>
+                    <td>{formatPercent(bin.sum)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </>
+        )}
+      </Panel>
+    )
+  },
+)

@@ -1,0 +1,82 @@
+import type { MavStepEvent } from '@mav/client'
+import { type CSSProperties, forwardRef, type HTMLAttributes } from 'react'
+import { formatPercent, formatValue, visibleWhitespace } from './format'
+import { Panel } from './Panel'
+import { usePanelSource } from './usePanelSource'
+
+/** Props of {@link TopPredictionsPanel}. */
+export interface TopPredictionsPanelProps extends Omit<HTMLAttributes<HTMLElement>, 'title'> {
+  /** The step to show, for use outside `MAVContainer`. Default: the container's selected step. */
+  step?: MavStepEvent | null
+  /** Show at most this many predictions. Default: all the step carries (`top_n`). */
+  limit?: number
+  /** Heading and accessible name. Default `"Top predictions"`. */
+  title?: string
+}
+
+/**
+ * The step's top predictions: token (whitespace made visible), probability in percent and logit,
+ * with the token that was chosen marked.
+ */
+export const TopPredictionsPanel = forwardRef<HTMLElement, TopPredictionsPanelProps>(function TopPredictionsPanel(
+  { step: stepProp, limit, title = 'Top predictions', ...rest },
+  ref,
+) {
+  const source = usePanelSource('TopPredictionsPanel', stepProp)
+  const step = source.step
+  const top = step ? (limit === undefined ? step.top : step.top.slice(0, Math.max(0, limit))) : []
+  const chosenRank = step ? step.top.findIndex((prediction) => prediction.id === step.token.id) : -1
+
+  return (
+    <Panel
+      ref={ref}
+      title={title}
+      panel="top_predictions"
+      state={source.state}
+      message={source.message}
+      aside={step ? <span className="mav-muted">step {source.index + 1}</span> : undefined}
+      {...rest}
+    >
+      <table className="mav-predictions">
+        <thead>
+          <tr>
+            <th scope="col" className="mav-num">
+              #
+            </th>
+            <th scope="col">Token</th>
+            <th scope="col" className="mav-num">
+              Probability
+            </th>
+            <th scope="col" className="mav-num">
+              Logit
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {top.map((prediction, rank) => {
+            const chosen = rank === chosenRank
+            return (
+              <tr
+                // Ranks are the identity here: the same rank is updated in place from step to step.
+                // biome-ignore lint/suspicious/noArrayIndexKey: see above
+                key={rank}
+                data-rank={rank + 1}
+                data-token-id={prediction.id}
+                data-chosen={chosen || undefined}
+                style={{ '--mav-p': prediction.prob } as CSSProperties}
+              >
+                <td className="mav-num mav-muted">{rank + 1}</td>
+                <td className="mav-token">
+                  <code>{visibleWhitespace(prediction.text)}</code>
+                  {chosen && <span className="mav-chosen"> chosen</span>}
+                </td>
+                <td className="mav-num mav-prob">{formatPercent(prediction.prob)}</td>
+                <td className="mav-num">{formatValue(prediction.logit)}</td>
+              </tr>
+            )
+          })}
+        </tbody>
+      </table>
+    </Panel>
+  )
+})

@@ -1,0 +1,108 @@
+import {
+  createRunStore,
+  type MavClient,
+  type MavEvent,
+  type MavRunRequest,
+  type MavRunState,
+  type MavRunStore,
+  replay as replayEvents,
+} from '@mav/client'
+import { useCallback, useContext, useEffect, useRef, useState, useSyncExternalStore } from 'react'
+import { MavClientContext } from './MavProvider'
+import { type MavUpdateMode, runView } from './runView'
+
+/** Options of {@link useMavRun}. */
+export interface UseMavRunOptions {
+  /** The client for `start`. Default: the enclosing `MavProvider`'s. */
+  client?: MavClient
+  /** How store changes reach this component: once per animation frame, or at once. Default `"frame"`. */
+  updates?: MavUpdateMode
+}
+
+/** Options of `replay` from {@link useMavRun}. */
+export interface UseMavRunReplayOptions {
+  /** Playback speed: 2 is twice as fast, `Infinity` as fast as possible. Default 1. */
+  speed?: number
+}
+
+/** What {@link useMavRun} returns. */
+export interface UseMavRunResult {
+  /** The run's snapshot (status, meta, steps, text, error, ...). */
+  state: MavRunState
+  /** The run store; pass it to `MAVContainer`/`MavRunScope` so panels subscribe themselves. */
+  store: MavRunStore
+  /** Aborts any current run and streams a new one from the client. Resolves when the stream ends. */
+  start(request: MavRunRequest): Promise<void>
+  /** Aborts the current run or replay (the fetch is cancelled; status becomes `stopped`). */
+  stop(): void
+  /** Aborts any current run and plays `events` back with their recorded timing. */
+  replay(events: Iterable<MavEvent>, options?: UseMavRunReplayOptions): Promise<void>
+}
+
+/**
+ * One run at a time, on the client's run store. Starting a run or a replay aborts the previous one,
+ * and unmounting aborts whatever is running.
+ *
+ * @example
+ * const run = useMavRun()
+ * <button onClick={() => run.start({ prompt: 'Hello' })}>Run</button>
+ * <MAVContainer store={run.store} />
+ */
+export function useMavRun(options: UseMavRunOptions = {}): UseMavRunResult {
+  const contextClient = useContext(MavClientContext)
+  const client = options.client ?? contextClient
+  const clientRef = useRef(client)
+  clientRef.current = client
+
+  const [store] = useState(createRunStore)
+  const controller = useRef<AbortController | null>(null)
+  const view = runView(store, options.updates)
+  const state = useSyncExternalStore(view.subscribe, view.getSnapshot, view.getSnapshot)
+
+  const begin = useCallback(() => {
+    controller.current?.abort()
+    const next = new AbortController()
+    controller.current = next
+    return next.signal
+  }, [])
+
+  const start = useCallback(
+    (request: MavRunRequest) => {
+      const current = clientRef.current
+      if (current === null) {
+        return Promise.reject(
+          new Error('useMavRun().start needs a client: render it inside <MavProvider> or pass { client }'),
+        )
+      }
+      const signal = begin()
+      // `run` is lazy: the fetch starts when `consume` asks for the first event.
+      return store.consume(current.run(request, { signal }), { signal })
+    },
+    [begin, store],
+  )
+
+  const replay = useCallback(
+    (events: Iterable<MavEvent>, replayOptions: UseMavRunReplayOptions = {}) => {
+      const signal = begin()
+      const list = Array.from(events)
+      return store.consume(replayEvents(list, { speed: replayOptions.speed ?? 1, signal }), { signal })
+    },
+    [begin, store],
+  )
+
+  const stop = useCallback(() => {
+    controller.current?.abort()
+    controller.current = null
+    store.stop()
+  }, [store])
+
+  useEffect(
+    () => () => {
+      controller.current?.abort()
+      controller.current = null
+    },
+    [],
+  )
+
+  return { state, store, start, stop, replay }
+}

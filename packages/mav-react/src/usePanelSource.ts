@@ -1,0 +1,57 @@
+import type { MavRunState, MavRunStatus, MavStepEvent } from '@mav/client'
+import { useContext } from 'react'
+import { MavRunScopeContext, selectIndex, selectStep, useScopeSelector } from './context'
+import type { MavPanelState } from './Panel'
+
+/** Where a panel's data comes from and what to show while there is none. */
+export interface PanelSource {
+  step: MavStepEvent | null
+  /** Index of `step` in the run, -1 without one. */
+  index: number
+  status: MavRunStatus
+  state: MavPanelState
+  message: string
+}
+
+const selectStatus = (state: MavRunState) => state.status
+const selectError = (state: MavRunState) => state.error?.message ?? null
+const selectPhase = (state: MavRunState) => state.phase
+
+function waitingMessage(phase: MavRunState['phase']): string {
+  if (phase?.phase === 'loading_model') {
+    const progress = phase.progress === undefined ? '' : ` (${Math.round(phase.progress * 100)}%)`
+    return `${phase.message ?? 'Loading model'}${progress}…`
+  }
+  if (phase?.phase === 'queued') return `${phase.message ?? 'Queued'}…`
+  return 'Waiting for the first token…'
+}
+
+/**
+ * The step a built-in panel shows: its `step` prop when given (standalone use), otherwise the step
+ * selected in the enclosing `MAVContainer`/`MavRunScope`.
+ */
+export function usePanelSource(component: string, stepProp: MavStepEvent | null | undefined): PanelSource {
+  const context = useContext(MavRunScopeContext)
+  const standalone = stepProp !== undefined
+  if (!standalone && context === null) {
+    throw new Error(`${component} must be used within <MAVContainer> or <MavRunScope>, or be given a \`step\` prop`)
+  }
+  const scope = standalone ? null : context
+  const scopedStep = useScopeSelector(scope, selectStep)
+  const scopedIndex = useScopeSelector(scope, selectIndex)
+  const status = useScopeSelector(scope, selectStatus)
+  const error = useScopeSelector(scope, selectError)
+  const phase = useScopeSelector(scope, selectPhase)
+
+  const step = standalone ? stepProp : scopedStep
+  const index = standalone ? (stepProp?.step ?? -1) : scopedIndex
+  if (step !== null) return { step, index, status, state: 'ready', message: '' }
+  if (status === 'error')
+    return { step, index, status, state: 'error', message: `Run failed: ${error ?? 'unknown error'}` }
+  if (status === 'connecting') return { step, index, status, state: 'loading', message: 'Connecting…' }
+  if (status === 'loading' || status === 'streaming') {
+    return { step, index, status, state: 'loading', message: waitingMessage(phase) }
+  }
+  if (status === 'stopped') return { step, index, status, state: 'empty', message: 'Stopped before the first token.' }
+  return { step, index, status, state: 'empty', message: 'No tokens yet. Start a run to see this panel.' }
+}
