@@ -1,0 +1,50 @@
+// The goals of issue "Performance", as checks over the figures of one run.
+const fmt = (n, digits = 2) => (typeof n === 'number' ? Number(n.toFixed(digits)) : 'n/a')
+const verdict = (ok, text) => `${ok ? 'met' : 'MISSED'}: ${text}`
+
+export const goals = {
+  wire_bytes_per_step: {
+    needs: ['wire_bytes_per_step', 'wire_bytes_per_step_seed'],
+    text: '<= 2,000 B and >= 1000x smaller than the seed',
+    check: (f) =>
+      verdict(
+        f.wire_bytes_per_step <= 2000 && f.wire_bytes_per_step_seed / f.wire_bytes_per_step >= 1000,
+        `${fmt(f.wire_bytes_per_step_seed / f.wire_bytes_per_step, 0)}x smaller`,
+      ),
+  },
+  backend_s_ours: {
+    needs: ['backend_s_ours', 'backend_s_generate', 'backend_s_openmav'],
+    text: 'ours / generate <= 1.1; openmav / ours >= 7',
+    check: (f) =>
+      verdict(
+        f.backend_s_ours / f.backend_s_generate <= 1.1 && f.backend_s_openmav / f.backend_s_ours >= 7,
+        `ours/generate ${fmt(f.backend_s_ours / f.backend_s_generate)}, openmav/ours ${fmt(f.backend_s_openmav / f.backend_s_ours)}`,
+      ),
+  },
+  first_step_ms: {
+    needs: ['first_step_ms', 'prompt_forward_ms'],
+    text: '<= 1.5x one forward pass of the prompt',
+    check: (f) =>
+      verdict(f.first_step_ms <= 1.5 * f.prompt_forward_ms, `${fmt(f.first_step_ms / f.prompt_forward_ms)}x`),
+  },
+  client_events_per_s: {
+    needs: ['client_events_per_s'],
+    text: '>= 20,000 events/s',
+    check: (f) => verdict(f.client_events_per_s >= 20000, `${fmt(f.client_events_per_s / 20000)}x the goal`),
+  },
+  render_p95_frame_ms: {
+    needs: ['render_p95_frame_ms', 'render_p95_frame_ms_baseline'],
+    text: 'p95 <= 16 ms',
+    check: (f) => verdict(f.render_p95_frame_ms <= 16, `baseline ${fmt(f.render_p95_frame_ms_baseline)} ms`),
+  },
+  bundle_gzip_bytes_react: {
+    needs: ['bundle_gzip_bytes_react'],
+    text: '<= 40 KB gzip incl. uPlot',
+    check: (f) => verdict(f.bundle_gzip_bytes_react <= 40 * 1024, `${fmt(f.bundle_gzip_bytes_react / 1024, 1)} KB`),
+  },
+  bundle_gzip_bytes_client: {
+    needs: ['bundle_gzip_bytes_client'],
+    text: '<= 12 KB gzip',
+    check: (f) => verdict(f.bundle_gzip_bytes_client <= 12 * 1024, `${fmt(f.bundle_gzip_bytes_client / 1024, 1)} KB`),
+  },
+}

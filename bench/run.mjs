@@ -1,0 +1,125 @@
+// `pnpm bench`: every performance figure of the project in one run on one machine, side by side with
+// the anchors people would use instead, as ratios. Writes bench/results/latest.json (flat numbers, the
+// keys issue "Performance" names) and bench/RESULTS.md (machine, versions, min/median/max per figure).
+// `--quick` runs every part with small sizes so the scripts cannot rot; its figures are not the results.
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, freemem, tmpdir, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { env, exists, root, run } from '../scripts/lib.mjs'
+import { bundleSizes } from './bundleSize.mjs'
+import { goals } from './goals.mjs'
+
+const quick = process.argv.includes('--quick')
+const tmp = join(tmpdir(), `mav-bench-${process.pid}`)
+mkdirSync(tmp, { recursive: true })
+
+/** Runs a sub-benchmark that writes its figures as JSON to the path after `--json`. */
+async function jsonPart(name, command, args) {
+  const file = join(tmp, `${name}.json`)
+  const code = await run(command, [...args, ...(quick ? ['--quick'] : []), '--json', file], { env })
+  if (code !== 0) throw new Error(`${name} benchmark failed (exit ${code})`)
+  return JSON.parse(readFileSync(file, 'utf8'))
+}
+
+const parts = [
+  [
+    'client parse throughput',
+    () => jsonPart('client', 'pnpm', ['--filter', '@mav/client', 'exec', 'tsx', 'bench/parseThroughput.ts']),
+  ],
+  ['consumer bundle sizes', () => bundleSizes()],
+]
+if (exists('packages/mav-server-py/bench/run_bench.py')) {
+  parts.push([
+    'backend (bundled model): ours vs generate vs openmav, wire bytes, first step, memory',
+    () => jsonPart('backend', '.venv/bin/python', ['packages/mav-server-py/bench/run_bench.py']),
+  ])
+}
+if (exists('bench/render/run.mjs')) {
+  parts.push(['render in Chromium', () => jsonPart('render', 'node', ['bench/render/run.mjs'])])
+}
+
+function version(command, args) {
+  try {
+    return execFileSync(command, args, { cwd: root, env, encoding: 'utf8' }).trim().split('\n')[0]
+  } catch {
+    return 'n/a'
+  }
+}
+
+function machine() {
+  const pythonVersions = version('.venv/bin/python', [
+    '-c',
+    'import importlib.metadata as m; print(" ".join(f"{p} {m.version(p)}" for p in ("torch", "transformers", "openmav")))',
+  ])
+  return {
+    date: new Date().toISOString(),
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memory_gb: Math.round(totalmem() / 2 ** 30),
+    free_memory_gb: Math.round(freemem() / 2 ** 30),
+    node: process.version,
+    python: version('.venv/bin/python', ['--version']),
+    python_packages: pythonVersions,
+    chromium: version('/usr/bin/chromium', ['--version']),
+    quick,
+  }
+}
+
+function markdown(meta, figures, details, failures) {
+  const rows = Object.entries(figures).map(([key, value]) => {
+    const d = details[key]
+    const spread = d ? `${d.min} / ${d.median} / ${d.max} (${d.repeats}x)` : ''
+    const goal = goals[key]
+    const inputs = goal?.needs.map((k) => figures[k]) ?? []
+    const verdict = !goal ? '' : inputs.every((v) => typeof v === 'number') ? goal.check(figures) : 'not measured'
+    return `| \`${key}\` | ${value ?? 'n/a'} | ${spread} | ${goal?.text ?? ''} | ${verdict} |`
+  })
+  return [
+    '# Benchmark results',
+    '',
+    `Written by \`pnpm bench${quick ? ' --quick' : ''}\` on ${meta.date}. ${quick ? '**Quick mode: small sizes, not results.**' : ''}`,
+    '',
+    `Machine: ${meta.cpu}, ${meta.cores} cores, ${meta.memory_gb} GB. Node ${meta.node}, ${meta.python} (${meta.python_packages}), ${meta.chromium}.`,
+    '',
+    'Figures are medians; the spread column gives min / median / max over the repeats. Absolute times drift',
+    'on a shared 2-core machine, so the goals are ratios where an anchor exists.',
+    '',
+    '| figure | median | min / median / max | goal | verdict |',
+    '|---|---|---|---|---|',
+    ...rows,
+    '',
+    ...(failures.length ? ['Parts that failed:', '', ...failures.map((f) => `- ${f}`), ''] : []),
+  ].join('\n')
+}
+
+async function main() {
+  const figures = {}
+  const details = {}
+  const failures = []
+  for (const [name, part] of parts) {
+    console.log(`\n== ${name}`)
+    try {
+      const result = await part()
+      for (const [key, value] of Object.entries(result)) {
+        if (key === 'details') Object.assign(details, value)
+        else figures[key] = value
+      }
+    } catch (error) {
+      console.error(`   failed: ${error.message}`)
+      failures.push(`${name}: ${error.message}`)
+    }
+  }
+  const meta = machine()
+  const outDir = join(root, 'bench', 'results')
+  mkdirSync(outDir, { recursive: true })
+  const target = quick ? join(tmp, 'quick.json') : join(outDir, 'latest.json')
+  writeFileSync(target, `${JSON.stringify({ ...figures, details, machine: meta }, null, 2)}\n`)
+  const md = markdown(meta, figures, details, failures)
+  if (!quick) writeFileSync(join(root, 'bench', 'RESULTS.md'), `${md}\n`)
+  console.log(`\n${md}`)
+  rmSync(tmp, { recursive: true, force: true })
+  process.exit(failures.length ? 1 : 0)
+}
+
+main()
