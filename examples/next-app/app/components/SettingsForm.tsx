@@ -1,0 +1,181 @@
+import type { MavModelInfo, MavScale } from '@mav/client'
+import type { FormEvent, ReactNode } from 'react'
+import { AGGREGATIONS, type DemoSettings, PANELS, type PanelId, SCALES } from '../../lib/settings'
+
+export interface SettingsFormProps {
+  settings: DemoSettings
+  onChange: (settings: DemoSettings) => void
+  /** "Start": the form is submitted. */
+  onSubmit: (event: FormEvent) => void
+  onStop: () => void
+  /** A run is streaming: the button says "Stop". */
+  active: boolean
+  models: MavModelInfo[] | undefined
+  modelsPending: boolean
+  /** The request field whose control holds a bad value. */
+  invalidField?: string
+}
+
+type NumberKey = 'maxNewTokens' | 'temperature' | 'topK' | 'topP' | 'minP' | 'repetitionPenalty'
+
+/** The numeric sampling controls: settings key, wire field (for ids and errors), label, hint. */
+const NUMBER_FIELDS: { key: NumberKey; field: string; label: string; hint: string; step: string }[] = [
+  { key: 'maxNewTokens', field: 'max_new_tokens', label: 'Max tokens', hint: '1 – 1024', step: '1' },
+  { key: 'temperature', field: 'temperature', label: 'Temperature', hint: '0 = greedy', step: '0.1' },
+  { key: 'topK', field: 'top_k', label: 'Top-k', hint: '0 = off', step: '1' },
+  { key: 'topP', field: 'top_p', label: 'Top-p', hint: '(0, 1]', step: '0.05' },
+  { key: 'minP', field: 'min_p', label: 'Min-p', hint: '[0, 1]', step: '0.05' },
+  { key: 'repetitionPenalty', field: 'repetition_penalty', label: 'Repetition penalty', hint: '1 = off', step: '0.05' },
+]
+
+function Field({ id, label, hint, children }: { id: string; label: string; hint?: string; children: ReactNode }) {
+  return (
+    <div className="demo-field">
+      <label htmlFor={id}>{label}</label>
+      {children}
+      {hint && (
+        <span className="demo-hint" id={`${id}-hint`}>
+          {hint}
+        </span>
+      )}
+    </div>
+  )
+}
+
+function modelLabel(model: MavModelInfo): string {
+  const params =
+    model.n_params >= 1e9 ? `${(model.n_params / 1e9).toFixed(1)}B` : `${Math.round(model.n_params / 1e6)}M`
+  return `${model.label} (${params}, ${model.n_layers} layers)`
+}
+
+/** Prompt, model, sampling, display and panel settings, with the Start/Stop button. */
+export function SettingsForm({
+  settings,
+  onChange,
+  onSubmit,
+  onStop,
+  active,
+  models,
+  modelsPending,
+  invalidField,
+}: SettingsFormProps) {
+  const set = <K extends keyof DemoSettings>(key: K, value: DemoSettings[K]) => onChange({ ...settings, [key]: value })
+  const invalid = (field: string) => (invalidField === field ? true : undefined)
+  const togglePanel = (id: PanelId, on: boolean) =>
+    set(
+      'panels',
+      PANELS.map((panel) => panel.id).filter((panel) => (panel === id ? on : settings.panels.includes(panel))),
+    )
+
+  return (
+    <form className="demo-form" onSubmit={onSubmit} noValidate aria-label="Run settings">
+      <Field id="field-prompt" label="Prompt">
+        <textarea
+          id="field-prompt"
+          rows={4}
+          value={settings.prompt}
+          onChange={(event) => set('prompt', event.target.value)}
+          aria-invalid={invalid('prompt')}
+          required
+        />
+      </Field>
+
+      <Field id="field-model" label="Model">
+        <select
+          id="field-model"
+          value={settings.model}
+          onChange={(event) => set('model', event.target.value)}
+          aria-invalid={invalid('model')}
+        >
+          <option value="">{modelsPending ? 'Loading models…' : 'Server default'}</option>
+          {models?.map((model) => (
+            <option key={model.id} value={model.id}>
+              {modelLabel(model)}
+            </option>
+          ))}
+          {settings.model !== '' && models && !models.some((model) => model.id === settings.model) && (
+            <option value={settings.model}>{settings.model} (not offered by this backend)</option>
+          )}
+        </select>
+      </Field>
+
+      <div className="demo-grid">
+        {NUMBER_FIELDS.map(({ key, field, label, hint, step }) => (
+          <Field key={key} id={`field-${field}`} label={label} hint={hint}>
+            <input
+              id={`field-${field}`}
+              type="number"
+              inputMode="decimal"
+              step={step}
+              value={settings[key]}
+              onChange={(event) => set(key, event.target.value)}
+              aria-invalid={invalid(field)}
+              aria-describedby={`field-${field}-hint`}
+            />
+          </Field>
+        ))}
+        <Field id="field-aggregation" label="Aggregation">
+          <select
+            id="field-aggregation"
+            value={settings.aggregation}
+            onChange={(event) => set('aggregation', event.target.value as DemoSettings['aggregation'])}
+          >
+            {AGGREGATIONS.map((value) => (
+              <option key={value} value={value}>
+                {value === 'l2' ? 'L2 norm' : 'Max |value|'}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <Field id="field-scale" label="Scale">
+          <select
+            id="field-scale"
+            value={settings.scale}
+            onChange={(event) => set('scale', event.target.value as MavScale)}
+          >
+            {SCALES.map((value) => (
+              <option key={value} value={value}>
+                {value}
+              </option>
+            ))}
+          </select>
+        </Field>
+      </div>
+
+      <div className="demo-check">
+        <input
+          id="field-chat"
+          type="checkbox"
+          checked={settings.chat}
+          onChange={(event) => set('chat', event.target.checked)}
+        />
+        <label htmlFor="field-chat">Chat template</label>
+      </div>
+
+      <fieldset className="demo-panels">
+        <legend>Panels</legend>
+        {PANELS.map((panel) => (
+          <div className="demo-check" key={panel.id}>
+            <input
+              id={`panel-${panel.id}`}
+              type="checkbox"
+              checked={settings.panels.includes(panel.id)}
+              onChange={(event) => togglePanel(panel.id, event.target.checked)}
+            />
+            <label htmlFor={`panel-${panel.id}`}>{panel.label}</label>
+          </div>
+        ))}
+      </fieldset>
+
+      {active ? (
+        <button key="stop" type="button" className="demo-primary" data-action="stop" onClick={onStop}>
+          Stop
+        </button>
+      ) : (
+        <button key="start" type="submit" className="demo-primary" data-action="start">
+          Start
+        </button>
+      )}
+    </form>
+  )
+}

@@ -1,0 +1,163 @@
+import { type MavRunRequest, type MavScale, runRequestSchema } from '@mav/client'
+
+/** The panels a visualisation can show, in openmav's `--selected-panels` names. */
+export const PANELS = [
+  { id: 'generated_text', label: 'Generated text' },
+  { id: 'top_predictions', label: 'Top predictions' },
+  { id: 'mlp_activations', label: 'MLP activations' },
+  { id: 'attention_entropy', label: 'Attention entropy' },
+  { id: 'output_distribution', label: 'Output distribution' },
+] as const
+
+export type PanelId = (typeof PANELS)[number]['id']
+
+export const SCALES: readonly MavScale[] = ['linear', 'log', 'minmax']
+export const AGGREGATIONS = ['l2', 'max_abs'] as const
+
+/**
+ * Everything the form holds. Numbers stay the text the person typed until Start, so a half-typed
+ * value ("0.") is not rewritten under their cursor; {@link toRunRequest} checks them.
+ */
+export interface DemoSettings {
+  prompt: string
+  /** Model id; `""` lets the server pick its default. */
+  model: string
+  maxNewTokens: string
+  temperature: string
+  topK: string
+  topP: string
+  minP: string
+  repetitionPenalty: string
+  aggregation: (typeof AGGREGATIONS)[number]
+  scale: MavScale
+  chat: boolean
+  panels: PanelId[]
+}
+
+export const DEFAULT_SETTINGS: DemoSettings = {
+  prompt: 'The printing press changed Europe because',
+  model: '',
+  maxNewTokens: '50',
+  temperature: '0',
+  topK: '50',
+  topP: '1',
+  minP: '0',
+  repetitionPenalty: '1',
+  aggregation: 'l2',
+  scale: 'linear',
+  chat: false,
+  panels: PANELS.map((panel) => panel.id),
+}
+
+type TextKey = 'prompt' | 'model' | 'maxNewTokens' | 'temperature' | 'topK' | 'topP' | 'minP' | 'repetitionPenalty'
+
+/** URL query name of each text setting: the request's wire names, so a shared link reads like the API. */
+const QUERY_KEYS: Record<TextKey, string> = {
+  prompt: 'prompt',
+  model: 'model',
+  maxNewTokens: 'max_new_tokens',
+  temperature: 'temperature',
+  topK: 'top_k',
+  topP: 'top_p',
+  minP: 'min_p',
+  repetitionPenalty: 'repetition_penalty',
+}
+
+/** The form label of each request field, for error messages that point at the right control. */
+export const FIELD_LABELS: Record<string, string> = {
+  prompt: 'Prompt',
+  model: 'Model',
+  max_new_tokens: 'Max tokens',
+  temperature: 'Temperature',
+  top_k: 'Top-k',
+  top_p: 'Top-p',
+  min_p: 'Min-p',
+  repetition_penalty: 'Repetition penalty',
+  aggregation: 'Aggregation',
+  chat: 'Chat template',
+}
+
+const oneOf = <T extends string>(values: readonly T[], value: string | null, fallback: T): T =>
+  value !== null && (values as readonly string[]).includes(value) ? (value as T) : fallback
+
+/** Reads settings from a URL query; anything missing or unknown keeps its default. */
+export function settingsFromQuery(query: URLSearchParams): DemoSettings {
+  const settings: DemoSettings = { ...DEFAULT_SETTINGS }
+  for (const [key, name] of Object.entries(QUERY_KEYS) as [TextKey, string][]) {
+    const value = query.get(name)
+    if (value !== null) settings[key] = value
+  }
+  settings.aggregation = oneOf(AGGREGATIONS, query.get('aggregation'), DEFAULT_SETTINGS.aggregation)
+  settings.scale = oneOf(SCALES, query.get('scale'), DEFAULT_SETTINGS.scale)
+  const chat = query.get('chat')
+  if (chat !== null) settings.chat = chat === '1' || chat === 'true'
+  const panels = query.get('panels')
+  if (panels !== null) {
+    const known = new Set<string>(PANELS.map((panel) => panel.id))
+    settings.panels = panels.split(',').filter((id): id is PanelId => known.has(id))
+  }
+  return settings
+}
+
+/** Writes the settings that differ from the defaults, so the shared link stays short. */
+export function settingsToQuery(settings: DemoSettings): URLSearchParams {
+  const query = new URLSearchParams()
+  for (const [key, name] of Object.entries(QUERY_KEYS) as [TextKey, string][]) {
+    if (settings[key] !== DEFAULT_SETTINGS[key]) query.set(name, settings[key])
+  }
+  if (settings.aggregation !== DEFAULT_SETTINGS.aggregation) query.set('aggregation', settings.aggregation)
+  if (settings.scale !== DEFAULT_SETTINGS.scale) query.set('scale', settings.scale)
+  if (settings.chat !== DEFAULT_SETTINGS.chat) query.set('chat', settings.chat ? '1' : '0')
+  if (settings.panels.join(',') !== DEFAULT_SETTINGS.panels.join(',')) query.set('panels', settings.panels.join(','))
+  return query
+}
+
+/** A form value the request cannot use: which field, under which label, and why. */
+export interface SettingsProblem {
+  field: string
+  label: string
+  message: string
+}
+
+export type RunRequestResult = { ok: true; request: MavRunRequest } | { ok: false; problem: SettingsProblem }
+
+function problem(field: string, message: string): RunRequestResult {
+  return { ok: false, problem: { field, label: FIELD_LABELS[field] ?? field, message } }
+}
+
+/**
+ * Turns the form into a `POST /run` body, checked with the protocol's own schema, so a bad value is
+ * reported on its control before anything is sent.
+ */
+export function toRunRequest(settings: DemoSettings): RunRequestResult {
+  const numbers: [string, string][] = [
+    ['max_new_tokens', settings.maxNewTokens],
+    ['temperature', settings.temperature],
+    ['top_k', settings.topK],
+    ['top_p', settings.topP],
+    ['min_p', settings.minP],
+    ['repetition_penalty', settings.repetitionPenalty],
+  ]
+  const body: Record<string, unknown> = {
+    prompt: settings.prompt,
+    aggregation: settings.aggregation,
+    chat: settings.chat,
+  }
+  if (settings.model !== '') body.model = settings.model
+  for (const [field, text] of numbers) {
+    const trimmed = text.trim()
+    const value = Number(trimmed)
+    if (trimmed === '' || !Number.isFinite(value)) {
+      return problem(field, `"${text}" is not a number`)
+    }
+    body[field] = value
+  }
+  if (settings.prompt.trim() === '') return problem('prompt', 'enter some text for the model to continue')
+  const parsed = runRequestSchema.safeParse(body)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    const field = String(issue?.path[0] ?? 'request')
+    return problem(field, `${JSON.stringify(body[field])} is not allowed: ${issue?.message ?? 'invalid value'}`)
+  }
+  return { ok: true, request: body as MavRunRequest }
+}
