@@ -1,0 +1,86 @@
+// The page the render benchmark drives in Chromium: feeds a long run into a store as fast as the page
+// accepts (one event per task) while requestAnimationFrame deltas are recorded, with MAVContainer
+// mounted (all panels, the timeline, the history) or not mounted (the baseline).
+import { createRunStore, type MavRunStore } from '@mav/client'
+import { MAVContainer } from '@mav/react'
+import '@mav/react/styles.css'
+import { useState } from 'react'
+import { flushSync } from 'react-dom'
+import { createRoot } from 'react-dom/client'
+import { syntheticRun } from './synthetic'
+
+type Mode = 'container' | 'baseline'
+let setStep: (step: number | null) => void = () => {}
+
+function App({ mode, store }: { mode: Mode; store: MavRunStore }) {
+  const [stepIndex, setStepIndex] = useState<number | null>(null)
+  setStep = setStepIndex
+  if (mode === 'baseline') return <p>baseline: no container</p>
+  return <MAVContainer store={store} stepIndex={stepIndex} onStepIndexChange={setStepIndex} />
+}
+
+const channel = new MessageChannel()
+const queue: Array<() => void> = []
+channel.port1.onmessage = () => queue.shift()?.()
+const nextTask = () =>
+  new Promise<void>((resolve) => {
+    queue.push(resolve)
+    channel.port2.postMessage(null)
+  })
+const nextFrame = () => new Promise<number>((resolve) => requestAnimationFrame(resolve))
+
+function shown(step: number, tokenId: number): boolean {
+  const mark = document.querySelector('.mav-text-token')
+  const chosen = document.querySelector('[data-chosen]')
+  return mark?.getAttribute('data-step') === String(step) && chosen?.getAttribute('data-token-id') === String(tokenId)
+}
+
+async function run(mode: Mode, steps: number, scrubs: number) {
+  const events = syntheticRun(steps)
+  const store = createRunStore()
+  const host = document.createElement('div')
+  document.body.replaceChildren(host)
+  const root = createRoot(host)
+  flushSync(() => root.render(<App mode={mode} store={store} />))
+  await nextFrame()
+
+  const frames: number[] = []
+  let last = await nextFrame()
+  let running = true
+  const loop = (now: number) => {
+    frames.push(now - last)
+    last = now
+    if (running) requestAnimationFrame(loop)
+  }
+  requestAnimationFrame(loop)
+  const started = performance.now()
+  store.reset('connecting')
+  for (const event of events) {
+    store.dispatch(event)
+    await nextTask()
+  }
+  await nextFrame()
+  await nextFrame()
+  running = false
+  const feedMs = performance.now() - started
+
+  const scrub: number[] = []
+  if (mode === 'container') {
+    let seed = 5
+    for (let i = 0; i < scrubs; i++) {
+      seed = (seed * 16807) % 2147483647
+      const step = seed % steps
+      const event = events[step + 1]
+      const tokenId = event?.type === 'step' ? event.token.id : -1
+      const t0 = performance.now()
+      setStep(step)
+      while (!shown(step, tokenId)) await nextFrame()
+      scrub.push(performance.now() - t0)
+    }
+  }
+  root.unmount()
+  return { frames: frames.slice(1), feedMs, events: events.length, scrub }
+}
+
+Object.assign(window, { mavBench: { run } })
+document.title = 'ready'

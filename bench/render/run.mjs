@@ -1,0 +1,134 @@
+// Render benchmark: a 2,000-step 30-layer run replayed as fast as the page accepts into MAVContainer
+// (all panels, timeline, history) in headless Chromium, frame times from requestAnimationFrame deltas,
+// against the same page without the container; then timeline scrubs to random steps.
+//   node bench/render/run.mjs [--quick] [--json out.json]
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import { tmpdir } from 'node:os'
+import { extname, join } from 'node:path'
+import { build } from 'esbuild'
+import { chromium } from 'playwright-core'
+import { root } from '../../scripts/lib.mjs'
+
+const args = process.argv.slice(2)
+const quick = args.includes('--quick')
+const jsonPath = args.includes('--json') ? args[args.indexOf('--json') + 1] : undefined
+const steps = quick ? 200 : 2000
+const repeats = quick ? 1 : 3
+const scrubs = quick ? 5 : 40
+
+const percentile = (values, p) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN
+}
+const round = (n) => Number(n.toFixed(2))
+const spread = (values) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return {
+    min: round(sorted[0]),
+    median: round(sorted[Math.floor(sorted.length / 2)]),
+    max: round(sorted.at(-1)),
+    repeats: values.length,
+  }
+}
+
+async function bundle(dir) {
+  // Resolve @mav/* through their built exports, as an app would, and React from the one copy @mav/react uses.
+  mkdirSync(join(dir, 'node_modules', '@mav'), { recursive: true })
+  symlinkSync(join(root, 'packages/mav-client'), join(dir, 'node_modules/@mav/client'))
+  symlinkSync(join(root, 'packages/mav-react'), join(dir, 'node_modules/@mav/react'))
+  await build({
+    entryPoints: [join(root, 'bench/render/page.tsx')],
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    outdir: join(dir, 'out'),
+    entryNames: 'page',
+    jsx: 'automatic',
+    nodePaths: [join(dir, 'node_modules'), join(root, 'packages/mav-react/node_modules')],
+    define: { 'process.env.NODE_ENV': '"production"' },
+    logLevel: 'warning',
+  })
+  writeFileSync(
+    join(dir, 'out', 'index.html'),
+    '<!doctype html><html><head><meta charset="utf-8"><link rel="stylesheet" href="page.css"><title>loading</title></head>' +
+      '<body></body><script type="module" src="page.js"></script></html>',
+  )
+}
+
+function serve(dir) {
+  const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' }
+  const server = createServer((req, res) => {
+    const name = req.url === '/' ? 'index.html' : req.url.slice(1).split('?')[0]
+    try {
+      const body = readFileSync(join(dir, 'out', name))
+      res.writeHead(200, { 'content-type': types[extname(name)] ?? 'application/octet-stream' }).end(body)
+    } catch {
+      res.writeHead(404).end()
+    }
+  })
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)))
+}
+
+async function main() {
+  const dir = mkdtempSync(join(tmpdir(), 'mav-render-'))
+  let browser
+  let server
+  try {
+    await bundle(dir)
+    server = await serve(dir)
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    })
+    const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } })
+    page.on('pageerror', (error) => console.error(`page error: ${error.message}`))
+    await page.goto(`http://127.0.0.1:${server.address().port}/`)
+    await page.waitForFunction(() => document.title === 'ready')
+    const p95 = { container: [], baseline: [] }
+    const scrub = []
+    for (let r = 0; r < repeats; r++) {
+      for (const mode of ['baseline', 'container']) {
+        const result = await page.evaluate(([m, s, k]) => window.mavBench.run(m, s, k), [mode, steps, scrubs])
+        p95[mode].push(percentile(result.frames, 95))
+        scrub.push(...result.scrub)
+        console.log(
+          `${mode}: ${result.events} events in ${result.feedMs.toFixed(0)} ms, ${result.frames.length} frames, ` +
+            `p95 ${percentile(result.frames, 95).toFixed(2)} ms, max ${Math.max(...result.frames).toFixed(2)} ms` +
+            (result.scrub.length ? `, scrub p95 ${percentile(result.scrub, 95).toFixed(1)} ms` : ''),
+        )
+      }
+    }
+    const summary = {
+      render_p95_frame_ms: spread(p95.container).median,
+      render_p95_frame_ms_baseline: spread(p95.baseline).median,
+      scrub_ms_p95: round(percentile(scrub, 95)),
+      details: {
+        render_p95_frame_ms: spread(p95.container),
+        render_p95_frame_ms_baseline: spread(p95.baseline),
+        scrub_ms_p95: {
+          min: round(Math.min(...scrub)),
+          median: round(percentile(scrub, 50)),
+          max: round(Math.max(...scrub)),
+          repeats: scrub.length,
+        },
+      },
+    }
+    console.log(JSON.stringify(summary))
+    if (jsonPath) writeFileSync(jsonPath, `${JSON.stringify(summary, null, 2)}\n`)
+  } finally {
+    await browser?.close()
+    server?.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+await main()

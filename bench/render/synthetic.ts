@@ -1,0 +1,59 @@
+import type { MavEvent } from '@mav/client'
+
+/** A deterministic SmolLM2-shaped run (30 layers, 9 heads, top_n 20) of `steps` tokens, ~25 ms apart. */
+export function syntheticRun(steps: number, layers = 30): MavEvent[] {
+  let seed = 11
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648
+    return seed / 2147483648
+  }
+  const round = (value: number, decimals: number) => Number(value.toFixed(decimals))
+  const words = [' the', ' model', ' is', ' a', ' small', ' language', ',', ' and', ' it', ' writes', '.', ' text']
+  const events: MavEvent[] = [
+    {
+      type: 'meta',
+      protocol: 'mav/1',
+      run_id: 'bench',
+      model: { id: 'synthetic', architecture: 'LlamaForCausalLM', n_layers: layers, n_heads: 9, vocab_size: 49152 },
+      prompt_tokens: [{ id: 1, text: 'Bench' }],
+      request: {
+        prompt: 'Bench',
+        max_new_tokens: steps,
+        temperature: 0,
+        top_k: 50,
+        top_p: 1,
+        min_p: 0,
+        repetition_penalty: 1,
+        seed: 42,
+        aggregation: 'l2',
+        top_n: 20,
+      },
+    },
+  ]
+  for (let step = 0; step < steps; step++) {
+    const raw = Array.from({ length: 100 }, () => random() ** 5)
+    const total = raw.reduce((a, b) => a + b, 0) * 1.3
+    const probs = raw.map((p) => round(p / total, 4)).sort((a, b) => b - a)
+    const word = words[step % words.length] as string
+    events.push({
+      type: 'step',
+      step,
+      token: { id: 100 + (step % words.length), text: word },
+      text_delta: word,
+      top: probs.slice(0, 20).map((prob, i) => ({
+        id: i === 0 ? 100 + (step % words.length) : 1000 + Math.floor(random() * 40000),
+        text: i === 0 ? word : ` w${i}`,
+        prob,
+        logit: round(Math.log(prob + 1e-6) + 20, 2),
+      })),
+      activations: Array.from({ length: layers + 1 }, (_, l) =>
+        round(5 + l * 4 + random() * 40 - (l === 0 ? 0 : 8), 2),
+      ),
+      attention_entropy: Array.from({ length: layers }, () => round(random() * 3, 3)),
+      distribution: { entropy: round(2 + random() * 3, 3), top_probs: probs },
+      elapsed_ms: round(30 + step * 25, 1),
+    })
+  }
+  events.push({ type: 'done', reason: 'max_tokens', steps, elapsed_ms: 30 + steps * 25 })
+  return events
+}
