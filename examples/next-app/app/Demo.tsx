@@ -86,7 +86,8 @@ function DemoPage() {
   )
 
   const runError = run.state.error ? describeError(run.state.error) : null
-  const modelsError = models.error ? describeError(models.error) : null
+  // Only live runs need the backend: while a recording plays, a missing backend is no error.
+  const modelsError = models.error && source !== 'recording' ? describeError(models.error) : null
   const banner = formError ?? replayError ?? runError ?? modelsError
 
   return (
@@ -122,10 +123,11 @@ function DemoPage() {
       <main className="demo-main">
         {banner && <ErrorBanner error={banner} />}
         <p
+          id="demo-run"
           className="demo-source"
           data-source={source ?? 'none'}
-          data-status={run.state.status}
-          data-steps={run.state.steps.length}
+          data-run-status={run.state.status}
+          data-run-steps={run.state.steps.length}
         >
           {source === 'recording' ? 'Replaying a recording (no backend needed).' : source === 'live' ? 'Live run.' : ''}
         </p>

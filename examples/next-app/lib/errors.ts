@@ -12,6 +12,15 @@ export interface FriendlyError {
 const START_BACKEND =
   'Start it with "npm run demo" from the repository root (or run .venv/bin/mav-server and point MAV_BACKEND_URL at it), then reload this page.'
 
+// Codes the reference server answers before a stream when it refuses a request (4xx).
+const REFUSED_CODES = /^(invalid_|unknown_|unauthorized|forbidden|prompt_|bad_request)/
+
+/** `http_404` -> 404: the code a client gives an HTTP error whose body had none. */
+function httpStatusOf(code: string): number | undefined {
+  const match = /^http_(\d{3})$/.exec(code)
+  return match ? Number(match[1]) : undefined
+}
+
 // The Next.js proxy answers 500/502/503/504 with a plain-text body when it cannot reach the backend.
 const PROXY_STATUSES = new Set([500, 502, 503, 504])
 
@@ -35,7 +44,7 @@ export function describeError(error: unknown): FriendlyError {
       hint: START_BACKEND,
     }
   }
-  const status = error instanceof MavHttpError ? error.status : undefined
+  const status = error instanceof MavHttpError ? error.status : httpStatusOf(event.code)
   if (status === 429 || /overload|busy|too_many|capacity/i.test(event.code)) {
     const retryAfter = error instanceof MavHttpError ? error.retryAfter : undefined
     return {
@@ -48,14 +57,17 @@ export function describeError(error: unknown): FriendlyError {
           : `It is already running as many generations as it allows. Try again in ${retryAfter} s.`,
     }
   }
-  if (status !== undefined && status >= 400 && status < 500) {
+  if ((status !== undefined && status >= 400 && status < 500) || REFUSED_CODES.test(event.code)) {
     const field = error instanceof MavHttpError ? error.field : undefined
     const label = field === undefined ? undefined : (FIELD_LABELS[field] ?? field)
     return {
       kind: 'invalid',
       title: label === undefined ? 'The backend refused the request' : `Invalid value for ${label}`,
       detail: event.message,
-      hint: status === 401 ? 'The backend needs an API token (MAV_API_TOKEN).' : undefined,
+      hint:
+        status === 401 || event.code === 'unauthorized'
+          ? 'The backend needs an API token (MAV_API_TOKEN); this page does not send one.'
+          : undefined,
     }
   }
   return {

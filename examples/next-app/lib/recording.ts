@@ -11,6 +11,17 @@ export function recordingFromState(state: MavRunState): MavEvent[] {
   for (const step of state.steps) events.push(step)
   if (state.error) events.push(state.error)
   if (state.done) events.push(state.done)
+  else if (state.status === 'stopped' || state.status === 'error') {
+    // Stopped by the person (the stream was closed, so the server sent no `done`): say so, so that a
+    // replay ends as the run did instead of looking unfinished.
+    const last = state.steps.last()
+    events.push({
+      type: 'done',
+      reason: state.status,
+      steps: state.steps.length,
+      elapsed_ms: last?.elapsed_ms ?? 0,
+    })
+  }
   return events
 }
 

@@ -48,6 +48,11 @@ function modelLabel(model: MavModelInfo): string {
   return `${model.label} (${params}, ${model.n_layers} layers)`
 }
 
+function defaultLabel(models: MavModelInfo[] | undefined): string {
+  const fallback = models?.find((model) => model.default)
+  return fallback ? `Server default: ${modelLabel(fallback)}` : 'Server default'
+}
+
 /** Prompt, model, sampling, display and panel settings, with the Start/Stop button. */
 export function SettingsForm({
   settings,

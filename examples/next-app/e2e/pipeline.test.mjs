@@ -1,0 +1,244 @@
+// End to end, as a person would use it: the real backend with the bundled model (SmolLM2-135M,
+// 30 layers) and the production build of the example, both on loopback, driven in Debian's Chromium.
+//
+//   pnpm --filter @mav/example-next-app test:e2e     (builds first when .next has no build)
+//
+// Screenshots go to e2e/screenshots/. MAV_E2E_KEEP=1 keeps the downloaded recording there too.
+import assert from 'node:assert/strict'
+import { copyFile, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { chromium } from 'playwright-core'
+import {
+  APP_DIR,
+  freePort,
+  hasProductionBuild,
+  NEXT_BIN,
+  run,
+  startApp,
+  startBackend,
+  stopAll,
+  stopAllOnExit,
+  waitForHttp,
+} from '../scripts/lib/processes.mjs'
+
+const N_LAYERS = 30
+const MIN_TOKENS = 8
+const SCREENSHOTS = join(APP_DIR, 'e2e/screenshots')
+const CHROMIUM = process.env.MAV_CHROMIUM ?? '/usr/bin/chromium'
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+]
+// Long enough that the run is still going when the test presses Stop (greedy SmolLM2 on this prompt
+// does not reach its end token early), short enough to end by itself if Stop were broken.
+const PROMPT = 'Write a long story about a lighthouse keeper who finds a map in a bottle. Once upon a time'
+const MAX_TOKENS = '400'
+
+let backend
+let app
+let backendUrl
+let appUrl
+let browser
+let page
+let workDir
+let recordingPath
+let recordedSteps = 0
+
+const health = async () => (await fetch(`${backendUrl}/api/health`, { signal: AbortSignal.timeout(5000) })).json()
+
+/** The values printed in a panel's layer rows, as numbers. */
+async function layerValues(name) {
+  const region = page.getByRole('region', { name, exact: true })
+  return region.locator('li[data-layer]').evaluateAll((rows) =>
+    rows.map((row) => ({
+      layer: Number(row.getAttribute('data-layer')),
+      value: Number.parseFloat(row.querySelector('.mav-bar-value')?.textContent ?? 'NaN'),
+    })),
+  )
+}
+
+/** Checks that every panel shows data for the model's 30 layers; returns what it read. */
+async function assertPanelsShowLayers() {
+  const activations = await layerValues('MLP activations')
+  assert.equal(activations.length, N_LAYERS + 1, 'MLP activations: one row for the embeddings and one per layer')
+  assert.deepEqual(
+    activations.map((row) => row.layer),
+    Array.from({ length: N_LAYERS + 1 }, (_, i) => i),
+  )
+  for (const row of activations)
+    assert.ok(Number.isFinite(row.value), `MLP activation of layer ${row.layer} is a number`)
+
+  const entropy = await layerValues('Attention entropy')
+  assert.equal(entropy.length, N_LAYERS, 'Attention entropy: one row per layer')
+  for (const row of entropy) {
+    assert.ok(Number.isFinite(row.value) && row.value >= 0, `entropy of layer ${row.layer} is a number >= 0`)
+  }
+
+  const text = await page.getByRole('region', { name: 'Generated text', exact: true }).innerText()
+  assert.ok(text.replace('Generated text', '').trim().length > 0, 'Generated text shows text')
+
+  const predictions = page.getByRole('region', { name: 'Top predictions', exact: true })
+  assert.match(await predictions.innerText(), /\d+(\.\d+)?\s*%/, 'Top predictions shows probabilities')
+
+  const distribution = page.getByRole('region', { name: 'Output distribution', exact: true })
+  assert.equal(await distribution.getAttribute('data-state'), 'ready', 'Output distribution has data')
+  assert.match(await distribution.innerText(), /entropy/i, 'Output distribution shows the entropy')
+  assert.ok((await distribution.locator('canvas').count()) > 0, 'Output distribution draws its chart')
+  return { activations, entropy }
+}
+
+// The page's error banner (Next.js adds a route announcer that is an alert too).
+const banner = () => page.getByRole('alert').and(page.locator('.demo-banner'))
+
+const stepCount = async () => Number(await page.locator('#demo-run').getAttribute('data-run-steps'))
+
+async function screenshot(name) {
+  const path = join(SCREENSHOTS, name)
+  await page.screenshot({ path, fullPage: true })
+  return path
+}
+
+describe('examples/next-app end to end (real backend, bundled model, Chromium)', { timeout: 300_000 }, () => {
+  before(async () => {
+    stopAllOnExit()
+    await mkdir(SCREENSHOTS, { recursive: true })
+    workDir = await mkdtemp(join(tmpdir(), 'mav-e2e-'))
+    const [backendPort, appPort] = [await freePort(), await freePort()]
+    backendUrl = `http://127.0.0.1:${backendPort}`
+    appUrl = `http://127.0.0.1:${appPort}`
+    // The backend loads its model while the example builds (only when there is no build yet).
+    backend = startBackend(backendPort)
+    if (!hasProductionBuild()) await run(NEXT_BIN, ['build'])
+    app = startApp(appPort, backendUrl)
+    await Promise.all([
+      waitForHttp(`${backendUrl}/api/health`, { proc: backend, timeoutMs: 180_000 }),
+      waitForHttp(appUrl, { proc: app, timeoutMs: 60_000 }),
+    ])
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true })
+    page = await context.newPage()
+    page.on('pageerror', (error) => console.error(`[browser] ${error.message}`))
+  })
+
+  after(async () => {
+    await browser?.close().catch(() => {})
+    await stopAll()
+    if (recordingPath && process.env.MAV_E2E_KEEP === '1') {
+      await copyFile(recordingPath, join(SCREENSHOTS, 'run.mavrec.jsonl')).catch(() => {})
+    }
+    if (workDir) await rm(workDir, { recursive: true, force: true })
+  })
+
+  test('the page loads and lists the bundled model from /api/models', async () => {
+    await page.goto(appUrl)
+    const model = page.getByLabel('Model', { exact: true })
+    await model.locator('option', { hasText: '30 layers' }).waitFor({ state: 'attached', timeout: 15_000 })
+    assert.equal(await banner().count(), 0, 'no error banner while the backend is up')
+  })
+
+  test(`a prompt streams at least ${MIN_TOKENS} tokens and every panel shows the ${N_LAYERS} layers`, async () => {
+    await page.getByLabel('Prompt', { exact: true }).fill(PROMPT)
+    await page.getByLabel('Max tokens', { exact: true }).fill(MAX_TOKENS)
+    await page.getByRole('button', { name: 'Start', exact: true }).click()
+    await page.getByRole('button', { name: 'Stop', exact: true }).waitFor({ timeout: 10_000 })
+    await page.waitForFunction(
+      (min) => Number(document.querySelector('#demo-run')?.getAttribute('data-run-steps')) >= min,
+      MIN_TOKENS,
+      { timeout: 90_000 },
+    )
+    // The settings are in the URL, so this set-up can be shared as a link.
+    const query = new URL(page.url()).searchParams
+    assert.equal(query.get('max_new_tokens'), MAX_TOKENS)
+    assert.equal(query.get('prompt'), PROMPT)
+    await assertPanelsShowLayers()
+    await screenshot('streaming.png')
+  })
+
+  test('Stop ends the stream and the backend has no active run', async () => {
+    await page.getByRole('button', { name: 'Stop', exact: true }).click()
+    await page.getByRole('button', { name: 'Start', exact: true }).waitFor({ timeout: 5_000 })
+    assert.equal(await page.locator('#demo-run').getAttribute('data-run-status'), 'stopped')
+    const atStop = await stepCount()
+    assert.ok(atStop < Number(MAX_TOKENS), `stopped before the end (${atStop} of ${MAX_TOKENS} tokens)`)
+
+    // The backend notices the closed stream within one step; /health says so within a second or two.
+    let active = -1
+    const deadline = Date.now() + 5_000
+    while (Date.now() < deadline) {
+      active = (await health()).active_runs
+      if (active === 0) break
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    assert.equal(active, 0, 'backend /health active_runs after Stop')
+    await new Promise((r) => setTimeout(r, 1_000))
+    assert.equal(await stepCount(), atStop, 'no token arrives after Stop')
+    assert.equal((await health()).active_runs, 0)
+    recordedSteps = atStop
+  })
+
+  test('Download recording saves the run as a valid .mavrec.jsonl', async () => {
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download recording', exact: true }).click(),
+    ])
+    assert.match(download.suggestedFilename(), /\.mavrec\.jsonl$/)
+    recordingPath = join(workDir, download.suggestedFilename())
+    await download.saveAs(recordingPath)
+    const lines = (await readFile(recordingPath, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+    assert.equal(lines[0].format, 'mavrec/1')
+    assert.equal(lines[0].protocol, 'mav/1')
+    const steps = lines.filter((line) => line.type === 'step')
+    assert.equal(steps.length, recordedSteps, 'every step shown is in the recording')
+    assert.equal(lines[1].type, 'meta')
+    assert.equal(lines[1].model.n_layers, N_LAYERS)
+    for (const step of steps) {
+      assert.equal(step.activations.length, N_LAYERS + 1)
+      assert.equal(step.attention_entropy.length, N_LAYERS)
+    }
+    assert.ok((await stat(recordingPath)).size > 0)
+  })
+
+  test('with the backend stopped, the page says so, and the recording replays', async () => {
+    await backend.stop()
+    await assert.rejects(fetch(`${backendUrl}/api/health`), 'the backend is really gone')
+
+    await page.goto(appUrl)
+    await banner().waitFor({ timeout: 15_000 })
+    assert.match(await banner().innerText(), /Cannot reach the MAV backend/)
+
+    await page.getByLabel('Open recording', { exact: true }).setInputFiles(recordingPath)
+    await page.waitForFunction(
+      (count) => {
+        const status = document.querySelector('#demo-run')
+        return (
+          status?.getAttribute('data-source') === 'recording' && Number(status.getAttribute('data-run-steps')) === count
+        )
+      },
+      recordedSteps,
+      { timeout: 60_000 },
+    )
+    await page.locator('.mav-container[data-status="done"], .mav-container[data-status="stopped"]').waitFor({
+      timeout: 10_000,
+    })
+    await assertPanelsShowLayers()
+    await screenshot('replay.png')
+  })
+
+  test('the layout holds on a phone-sized screen', async () => {
+    await page.setViewportSize({ width: 390, height: 844 })
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+    assert.ok(overflow <= 1, `no horizontal scrolling at 390 px (overflow ${overflow} px)`)
+    await screenshot('phone.png')
+  })
+})
