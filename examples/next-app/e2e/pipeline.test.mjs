@@ -82,15 +82,15 @@ async function assertPanelsShowLayers() {
     assert.ok(Number.isFinite(row.value) && row.value >= 0, `entropy of layer ${row.layer} is a number >= 0`)
   }
 
-  const text = await page.getByRole('region', { name: 'Generated text', exact: true }).innerText()
+  const text = await page.getByRole('region', { name: 'Generated text', exact: true }).textContent()
   assert.ok(text.replace('Generated text', '').trim().length > 0, 'Generated text shows text')
 
   const predictions = page.getByRole('region', { name: 'Top predictions', exact: true })
-  assert.match(await predictions.innerText(), /\d+(\.\d+)?\s*%/, 'Top predictions shows probabilities')
+  assert.match(await predictions.textContent(), /\d+(\.\d+)?\s*%/, 'Top predictions shows probabilities')
 
   const distribution = page.getByRole('region', { name: 'Output distribution', exact: true })
   assert.equal(await distribution.getAttribute('data-state'), 'ready', 'Output distribution has data')
-  assert.match(await distribution.innerText(), /entropy/i, 'Output distribution shows the entropy')
+  assert.match(await distribution.textContent(), /entropy/i, 'Output distribution shows the entropy')
   assert.ok((await distribution.locator('canvas').count()) > 0, 'Output distribution draws its chart')
   return { activations, entropy }
 }
@@ -215,7 +215,7 @@ describe('examples/next-app end to end (real backend, bundled model, Chromium)',
 
     await page.goto(appUrl)
     await banner().waitFor({ timeout: 15_000 })
-    assert.match(await banner().innerText(), /Cannot reach the MAV backend/)
+    assert.match(await banner().textContent(), /Cannot reach the MAV backend/)
 
     await page.getByLabel('Open recording', { exact: true }).setInputFiles(recordingPath)
     await page.waitForFunction(

@@ -92,7 +92,7 @@ export function SettingsForm({
           onChange={(event) => set('model', event.target.value)}
           aria-invalid={invalid('model')}
         >
-          <option value="">{modelsPending ? 'Loading models…' : 'Server default'}</option>
+          <option value="">{modelsPending ? 'Loading models…' : defaultLabel(models)}</option>
           {models?.map((model) => (
             <option key={model.id} value={model.id}>
               {modelLabel(model)}
