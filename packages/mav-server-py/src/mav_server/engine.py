@@ -1,0 +1,180 @@
+"""The generation loop: one KV-cached forward pass per new token, one `step` event per token.
+
+The prompt (all but its last token) fills the cache once; then every forward pass feeds exactly one
+token (the prompt's last, then each chosen token) with `output_hidden_states` and `output_attentions`, so
+the hidden states and attention maps cover only the newest position and the per-step cost stays that of
+plain `model.generate`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from transformers import DynamicCache
+
+from . import metrics
+from .detokenize import IncrementalDetokenizer
+from .models import LoadedModel
+from .protocol import (
+    Distribution,
+    DoneEvent,
+    EffectiveRequest,
+    ErrorEvent,
+    Event,
+    StatusEvent,
+    StepEvent,
+    TokenInfo,
+    TopEntry,
+)
+from .sampling import Sampler
+
+log = logging.getLogger("mav_server.engine")
+
+Emit = Callable[[Event], None]
+Cancelled = Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class RawStep:
+    """One forward pass, before rounding: what the parity tests compare with openmav."""
+
+    token_id: int
+    logits: torch.Tensor
+    """Raw logits for the newest position, shape (vocab,), float32."""
+    activations: np.ndarray
+    attention_entropy: np.ndarray
+
+
+def iter_steps(
+    loaded: LoadedModel,
+    prompt_ids: Sequence[int],
+    sampler: Sampler,
+    aggregation: str,
+    max_new_tokens: int,
+) -> Iterator[RawStep]:
+    """Yield one `RawStep` per new token; the forward pass for a step runs only when it is asked for."""
+    model, device = loaded.model, loaded.device
+    sequence = torch.empty((1, len(prompt_ids) + max_new_tokens), dtype=torch.long, device=device)
+    sequence[0, : len(prompt_ids)] = torch.tensor(list(prompt_ids), dtype=torch.long)
+    length = len(prompt_ids)
+    cache = DynamicCache(config=model.config)
+    with torch.inference_mode():
+        if length > 1:
+            model(sequence[:, : length - 1], past_key_values=cache, use_cache=True)
+    for _ in range(max_new_tokens):
+        with torch.inference_mode():
+            out = model(
+                sequence[:, length - 1 : length],
+                past_key_values=cache,
+                use_cache=True,
+                output_hidden_states=True,
+                output_attentions=True,
+            )
+            logits = out.logits[:, -1, :].to(dtype=torch.float32)
+            token_id = sampler.choose(sequence[:, :length], logits)
+            activations = metrics.layer_activations(out.hidden_states, aggregation)
+            entropies = metrics.attention_entropies(out.attentions)
+        sequence[0, length] = token_id
+        length += 1
+        yield RawStep(token_id, logits[0], activations, entropies)
+
+
+def token_text(loaded: LoadedModel, token_id: int) -> str:
+    """The token alone, decoded (special tokens included), cached per model."""
+    text = loaded.token_texts.get(token_id)
+    if text is None:
+        text = loaded.tokenizer.decode(
+            [token_id], skip_special_tokens=False, clean_up_tokenization_spaces=False
+        )
+        loaded.token_texts[token_id] = text
+    return text
+
+
+def step_event(
+    loaded: LoadedModel, step: int, raw: RawStep, top_n: int, text_delta: str, elapsed_ms: float
+) -> StepEvent:
+    summary = metrics.summarize_logits(raw.logits, top_n)
+    probs = metrics.rounded(summary.top_probs, metrics.PROB_DECIMALS)
+    logits = metrics.rounded(summary.top_logits, metrics.LOGIT_DECIMALS)
+    return StepEvent(
+        step=step,
+        token=TokenInfo(id=raw.token_id, text=token_text(loaded, raw.token_id)),
+        text_delta=text_delta,
+        top=[
+            TopEntry(id=token_id, text=token_text(loaded, token_id), prob=prob, logit=logit)
+            for token_id, prob, logit in zip(summary.top_ids, probs, logits, strict=False)
+        ],
+        activations=metrics.rounded(raw.activations, metrics.ACTIVATION_DECIMALS),
+        attention_entropy=metrics.rounded(raw.attention_entropy, metrics.ENTROPY_DECIMALS),
+        distribution=Distribution(
+            entropy=metrics.round_one(summary.entropy, metrics.ENTROPY_DECIMALS), top_probs=probs
+        ),
+        elapsed_ms=metrics.round_one(elapsed_ms, metrics.MS_DECIMALS),
+    )
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    return isinstance(exc, torch.OutOfMemoryError | MemoryError) or "out of memory" in str(exc).lower()
+
+
+def generate(
+    loaded: LoadedModel,
+    request: EffectiveRequest,
+    prompt_ids: Sequence[int],
+    emit: Emit,
+    *,
+    started: float,
+    cancelled: Cancelled = lambda: False,
+    stop_at_eos: bool = True,
+) -> DoneEvent:
+    """Run one generation, emitting `status`, one `step` per token, then `done` (after `error` on failure).
+
+    `started` is the `time.perf_counter()` of the request; `elapsed_ms` counts from it. `cancelled` is
+    polled before every forward pass, so a reader that went away stops the loop within one step.
+    `stop_at_eos=False` keeps going past the end token (benchmarks that need exactly N tokens).
+    """
+
+    def elapsed() -> float:
+        return (time.perf_counter() - started) * 1000.0
+
+    steps = 0
+    reason = "max_tokens"
+    emit(StatusEvent(phase="generating", progress=0.0))
+    try:
+        sampler = Sampler(request, loaded.device)
+        detokenizer = IncrementalDetokenizer(loaded.tokenizer, prompt_ids)
+        raw_steps = iter_steps(loaded, prompt_ids, sampler, request.aggregation, request.max_new_tokens)
+        try:
+            while True:
+                if cancelled():
+                    reason = "stopped"
+                    break
+                raw = next(raw_steps, None)
+                if raw is None:
+                    break
+                delta = detokenizer.add(raw.token_id)
+                emit(step_event(loaded, steps, raw, request.top_n, delta, elapsed()))
+                steps += 1
+                if stop_at_eos and raw.token_id in loaded.eos_ids:
+                    reason = "eos"
+                    break
+        finally:
+            raw_steps.close()
+    except Exception as exc:
+        log.exception("generation failed after %d steps", steps)
+        emit(
+            ErrorEvent(
+                code="generation_failed",
+                message=f"generation failed at step {steps}: {exc}",
+                retryable=_is_out_of_memory(exc),
+            )
+        )
+        reason = "error"
+    done = DoneEvent(reason=reason, steps=steps, elapsed_ms=metrics.round_one(elapsed(), metrics.MS_DECIMALS))  # type: ignore[arg-type]
+    emit(done)
+    return done

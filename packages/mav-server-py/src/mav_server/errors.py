@@ -1,0 +1,92 @@
+"""Errors answered before a stream starts: `{ "error": { "code", "message", "field"? } }`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from .protocol import ErrorBody, ErrorDetail
+
+
+class ApiError(Exception):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        detail = ErrorDetail(code=self.code, message=self.message, field=self.field)
+        return ErrorBody(error=detail).model_dump(exclude_none=True)
+
+
+def _show(value: Any) -> str:
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _expected(kind: str, ctx: dict[str, Any]) -> str | None:
+    bounds = {
+        "greater_than_equal": ("at least", "ge"),
+        "less_than_equal": ("at most", "le"),
+        "greater_than": ("greater than", "gt"),
+        "less_than": ("less than", "lt"),
+    }
+    if kind in bounds:
+        words, key = bounds[kind]
+        return f"{words} {ctx.get(key)}"
+    return {
+        "int_type": "an integer",
+        "int_from_float": "an integer",
+        "float_type": "a number",
+        "finite_number": "a finite number",
+        "string_type": "a string",
+        "bool_type": "true or false",
+        "string_too_short": "a non-empty string",
+        "literal_error": f"one of {ctx.get('expected')}",
+    }.get(kind)
+
+
+def from_validation_error(exc: ValidationError) -> ApiError:
+    """The first problem of a request, naming the field, the value sent and what was expected."""
+    first = exc.errors(include_url=False)[0]
+    loc = [str(part) for part in first["loc"]]
+    if not loc:
+        return ApiError(400, "invalid_request", "the request must be a JSON object")
+    field = ".".join(loc)
+    if first["type"] == "missing":
+        return ApiError(400, "invalid_request", f"{field} is required", field=field)
+    expected = _expected(first["type"], dict(first.get("ctx") or {}))
+    if expected is None:
+        message = f"{field}: {first['msg']}; got {_show(first.get('input'))}"
+    else:
+        message = f"{field} must be {expected}; got {_show(first.get('input'))}"
+    return ApiError(400, "invalid_request", message, field=field)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json(text: str | bytes, *, field: str | None = None) -> Any:
+    """Strict JSON (no NaN/Infinity); a syntax error becomes a 400 `invalid_json`."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        where = f"{field} is" if field else "the request body is"
+        raise ApiError(400, "invalid_json", f"{where} not valid JSON: {exc}", field=field) from None

@@ -1,0 +1,80 @@
+"""Per-step numbers: openmav's layer metrics, the next-token distribution, and wire rounding.
+
+Layer activations and attention entropies come from openmav's `DataConverter`, called on the outputs of
+one KV-cached forward pass: hidden states and attentions then cover only the newest position, which is
+the position openmav reads (`[:, -1, :]` of each hidden state, `[:, :, -1, :]` of each attention map).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from openmav.converters.data_converter import DataConverter
+
+TOP_PROBS = 100
+"""Length of `distribution.top_probs` (fewer when the vocabulary is smaller)."""
+
+# Decimals on the wire (PROTOCOL.md, "Numbers"): enough for any chart, and a 12-layer step with top_n 20
+# stays under 2,000 bytes.
+PROB_DECIMALS = 4
+LOGIT_DECIMALS = 2
+ACTIVATION_DECIMALS = 2
+ENTROPY_DECIMALS = 3
+MS_DECIMALS = 1
+
+
+def layer_activations(hidden_states: Sequence[torch.Tensor], aggregation: str) -> np.ndarray:
+    """openmav's "MLP activations": one number per hidden state (embeddings, then each block)."""
+    return np.asarray(DataConverter.process_mlp_activations(hidden_states, aggregation)).reshape(-1)
+
+
+def attention_entropies(attentions: Sequence[torch.Tensor]) -> np.ndarray:
+    """openmav's attention entropy: the newest token's attention row per layer, mean over heads."""
+    return np.asarray(DataConverter.process_entropy(attentions)).reshape(-1)
+
+
+@dataclass(frozen=True)
+class DistributionSummary:
+    """The next-token distribution of one step.
+
+    Probabilities are the softmax of the raw logits the model produced for this position, before any
+    sampling filter (repetition penalty, temperature, top-k, top-p, min-p): they describe the model, not
+    the sampler. `entropy` is over the full vocabulary, in nats.
+    """
+
+    entropy: float
+    top_ids: list[int]
+    top_logits: list[float]
+    top_probs: list[float]
+    """The largest probabilities, descending (`TOP_PROBS` of them); `top_ids`/`top_logits` align with
+    its first entries."""
+
+
+def summarize_logits(logits: torch.Tensor, top_n: int) -> DistributionSummary:
+    """Summarise a 1-D tensor of raw logits; `top_n` <= `TOP_PROBS` entries get ids and logits."""
+    logits = logits.float()
+    log_probs = torch.log_softmax(logits, dim=-1)
+    probs = log_probs.exp()
+    entropy = float(-(probs * log_probs).nan_to_num(0.0).sum())
+    k = min(TOP_PROBS, probs.shape[-1])
+    values, indices = torch.topk(probs, k)
+    head = indices[:top_n]
+    return DistributionSummary(
+        entropy=max(entropy, 0.0),
+        top_ids=head.tolist(),
+        top_logits=logits[head].tolist(),
+        top_probs=values.tolist(),
+    )
+
+
+def rounded(values: Iterable[float], decimals: int) -> list[float]:
+    """Round for the wire; NaN and infinities (which JSON cannot carry) become 0."""
+    return [round(v, decimals) if math.isfinite(v) else 0.0 for v in map(float, values)]
+
+
+def round_one(value: float, decimals: int) -> float:
+    return round(float(value), decimals) if math.isfinite(value) else 0.0

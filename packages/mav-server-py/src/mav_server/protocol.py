@@ -1,0 +1,229 @@
+"""Pydantic models of protocol mav/1, mirroring the zod schemas of `@mav/client`.
+
+The source of truth is `packages/mav-client` (zod, with `PROTOCOL.md` and the generated JSON Schema in
+`packages/mav-client/schema/`); the tests validate what this module produces against that JSON Schema.
+Wire names are snake_case.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PROTOCOL = "mav/1"
+
+Aggregation = Literal["l2", "max_abs"]
+Phase = Literal["queued", "loading_model", "generating"]
+DoneReason = Literal["max_tokens", "eos", "stopped", "error"]
+EventName = Literal["meta", "status", "step", "error", "done"]
+
+
+def json_number(value: float) -> str:
+    """The shortest JSON text that reads back as exactly `value`.
+
+    Integral values are written as integers (`0`, not `0.0`) and small ones in exponent form (`4e-4`,
+    not `0.0004`): step events are size-bounded and most of their numbers are small probabilities.
+    """
+    if not math.isfinite(value):
+        raise ValueError(f"JSON cannot carry {value!r}; round non-finite values before sending them")
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    text = repr(value)
+    if abs(value) < 1e-3:
+        for digits in range(17):
+            short = f"{value:.{digits}e}"
+            if float(short) == value:
+                mantissa, _, exponent = short.partition("e")
+                short = f"{mantissa}e{int(exponent)}"
+                if len(short) < len(text):
+                    text = short
+                break
+    return text
+
+
+def to_json(value: Any) -> str:
+    """Compact JSON (UTF-8 text, no spaces) with numbers written by `json_number`."""
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return json_number(value)
+    if isinstance(value, dict):
+        return (
+            "{"
+            + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{to_json(v)}" for k, v in value.items())
+            + "}"
+        )
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(to_json(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+UINT32_MAX = 2**32 - 1
+
+
+class RunRequest(BaseModel):
+    """Body of `POST /run` and JSON of `GET /run?params=`.
+
+    Types are strict (no `"10"` for 10, no `true` for 1) and ranges follow the zod schema; the limits
+    that a server configures (e.g. the `max_new_tokens` cap, prompt length) are checked by the app.
+    Unknown fields are ignored so that newer clients can talk to this server.
+    """
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    model: str | None = Field(default=None, min_length=1)
+    prompt: str = Field(min_length=1)
+    max_new_tokens: int = Field(default=50, ge=1)
+    temperature: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    top_k: int = Field(default=50, ge=0)
+    top_p: float = Field(default=1.0, gt=0, le=1, allow_inf_nan=False)
+    min_p: float = Field(default=0.0, ge=0, le=1, allow_inf_nan=False)
+    repetition_penalty: float = Field(default=1.0, gt=0, allow_inf_nan=False)
+    seed: int = Field(default=42, ge=0, le=UINT32_MAX)
+    aggregation: Aggregation = "l2"
+    top_n: int = Field(default=20, ge=1, le=100)
+    chat: bool | None = None
+
+
+class EffectiveRequest(RunRequest):
+    """The request as the server runs it: every default filled in, `model` and `chat` resolved."""
+
+    model: str = Field(min_length=1)
+    chat: bool = False
+
+
+class ModelInfo(BaseModel):
+    id: str
+    label: str
+    architecture: str
+    n_layers: int
+    n_heads: int
+    vocab_size: int
+    n_params: int
+    default: bool
+    loaded: bool
+
+
+class ModelsResponse(BaseModel):
+    models: list[ModelInfo]
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok"] = "ok"
+    active_runs: int
+    loaded_models: list[str]
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+NonNegInt = Annotated[int, Field(ge=0)]
+NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class TokenInfo(BaseModel):
+    id: NonNegInt
+    text: str
+
+
+class TopEntry(BaseModel):
+    id: NonNegInt
+    text: str
+    prob: Probability
+    logit: Finite
+
+
+class Distribution(BaseModel):
+    entropy: NonNegFloat
+    top_probs: list[Probability] = Field(max_length=100)
+
+
+class MetaModel(BaseModel):
+    id: str
+    architecture: str
+    n_layers: NonNegInt
+    n_heads: NonNegInt
+    vocab_size: NonNegInt
+
+
+class MetaEvent(BaseModel):
+    protocol: Literal["mav/1"] = PROTOCOL
+    run_id: str
+    model: MetaModel
+    prompt_tokens: list[TokenInfo]
+    request: EffectiveRequest
+
+
+class StatusEvent(BaseModel):
+    phase: Phase
+    progress: Probability | None = None
+    message: str | None = None
+
+
+class StepEvent(BaseModel):
+    step: NonNegInt
+    token: TokenInfo
+    text_delta: str
+    top: list[TopEntry]
+    activations: list[Finite]
+    attention_entropy: list[Finite]
+    distribution: Distribution
+    elapsed_ms: NonNegFloat
+
+
+class ErrorEvent(BaseModel):
+    code: str
+    message: str
+    retryable: bool
+
+
+class DoneEvent(BaseModel):
+    reason: DoneReason
+    steps: NonNegInt
+    elapsed_ms: NonNegFloat
+
+
+Event = MetaEvent | StatusEvent | StepEvent | ErrorEvent | DoneEvent
+
+EVENT_NAMES: dict[type[BaseModel], EventName] = {
+    MetaEvent: "meta",
+    StatusEvent: "status",
+    StepEvent: "step",
+    ErrorEvent: "error",
+    DoneEvent: "done",
+}
+
+EVENT_MODELS: dict[str, type[BaseModel]] = {name: model for model, name in EVENT_NAMES.items()}
+
+
+def event_name(event: Event) -> EventName:
+    return EVENT_NAMES[type(event)]
+
+
+def event_data(event: Event) -> str:
+    """The JSON text of an event's `data:` line (compact, UTF-8, no null optional fields)."""
+    return to_json(event.model_dump(exclude_none=True))
+
+
+def parse_event(name: str, data: Any) -> Event:
+    """Validate one decoded event (`name` from `event:`, `data` the parsed JSON) into its model."""
+    model = EVENT_MODELS.get(name)
+    if model is None:
+        raise KeyError(f"unknown event name {name!r}; expected one of {sorted(EVENT_MODELS)}")
+    return model.model_validate(data)  # type: ignore[return-value]
