@@ -13,6 +13,7 @@ import {
   APP_DIR,
   freePort,
   hasProductionBuild,
+  isStopping,
   NEXT_BIN,
   REPO_ROOT,
   run,
@@ -87,6 +88,7 @@ async function main() {
     ...(backend ? [backend.exited.then((info) => ['mav-server', info])] : []),
   ])
   const [which, info] = ended
+  if (isStopping()) return // Ctrl-C: the exit hook stops the other one and exits
   const culprit = which === 'next' ? app : backend
   console.error(`${which} stopped unexpectedly (${JSON.stringify(info)}). Its last output:\n${culprit.tail()}`)
   await stopAll()

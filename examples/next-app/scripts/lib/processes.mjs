@@ -90,8 +90,13 @@ function signalGroup(pid, signal) {
   }
 }
 
+let stopping = false
+/** True once `stopAll` began: a child that exits after that was stopped on purpose. */
+export const isStopping = () => stopping
+
 /** Stops every process started here that is still running. */
 export async function stopAll() {
+  stopping = true
   await Promise.all([...running].map((proc) => proc.stop()))
 }
 
