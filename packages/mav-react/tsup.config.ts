@@ -8,10 +8,9 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'es2022',
-  treeshake: true,
   external: ['react', 'react/jsx-runtime', '@tanstack/react-query', '@mav/client', 'uplot'],
-  // esbuild drops module-level directives when it bundles; Next.js App Router needs this one on the entry.
-  banner: { js: "'use client'" },
+  // No rollup tree-shaking pass: it drops the entry's 'use client', which Next.js App Router needs.
+  // esbuild keeps it; scripts/checkDist.mjs fails the build if it ever goes missing.
   async onSuccess() {
     await mkdir('dist', { recursive: true })
     await copyFile('src/styles.css', 'dist/styles.css')

@@ -36,7 +36,8 @@ export const LayerBars = memo(function LayerBars({ values, firstLayer, scale, ma
           >
             <span className="mav-bar-label">{layer === 0 ? 'emb' : `L${layer}`}</span>
             <span className="mav-bar-track" aria-hidden="true">
-              <span className="mav-bar" style={{ width: `${(fraction * 100).toFixed(2)}%` }} />
+              {/* scaleX, not width: a new token then repaints the bars without a layout pass */}
+              <span className="mav-bar" style={{ transform: `scaleX(${Number(fraction.toFixed(4))})` }} />
             </span>
             <span className="mav-bar-value">{formatValue(value)}</span>
           </li>

@@ -22,9 +22,42 @@ function highestFirst(step: MavStepEvent | null, bins: number): MavDistributionB
   return step ? binDistribution(step.distribution.top_probs, bins).reverse() : []
 }
 
-function cssColor(element: Element | null, name: string, fallback: string): string {
-  if (element === null || typeof getComputedStyle !== 'function') return fallback
-  return getComputedStyle(element).getPropertyValue(name).trim() || fallback
+interface ChartColors {
+  bar: string
+  axis: string
+  grid: string
+}
+
+/** The chart's colours from the theme's custom properties (a canvas needs concrete colours). */
+function readColors(element: Element): ChartColors {
+  const style = getComputedStyle(element)
+  const read = (name: string, fallback: string) => style.getPropertyValue(name).trim() || fallback
+  return {
+    bar: read('--mav-chart-bar', '#0072b2'),
+    axis: read('--mav-muted', '#666'),
+    grid: read('--mav-grid', 'rgba(128,128,128,0.25)'),
+  }
+}
+
+/**
+ * Keeps `colors` current without reading styles on every draw (that forces a style recalculation per
+ * token): re-reads them when the colour scheme or a `data-mav-theme`/`class` attribute changes.
+ */
+function watchTheme(element: Element, onChange: () => void): () => void {
+  const media = typeof matchMedia === 'function' ? matchMedia('(prefers-color-scheme: dark)') : null
+  media?.addEventListener('change', onChange)
+  let observer: MutationObserver | undefined
+  if (typeof MutationObserver === 'function') {
+    observer = new MutationObserver(onChange)
+    const themed = element.closest('[data-mav-theme]')
+    const options = { attributes: true, attributeFilter: ['data-mav-theme', 'class'] }
+    observer.observe(document.documentElement, options)
+    if (themed) observer.observe(themed, options)
+  }
+  return () => {
+    media?.removeEventListener('change', onChange)
+    observer?.disconnect()
+  }
 }
 
 interface DistributionChartProps {
@@ -46,7 +79,7 @@ function DistributionChart({ bins, height }: DistributionChartProps) {
   useEffect(() => {
     const host = hostRef.current
     if (host === null) return
-    const color = (name: string, fallback: string) => () => cssColor(host, name, fallback)
+    let colors = readColors(host)
     const xs = Array.from({ length: count }, (_, i) => i)
     const options: uPlot.Options = {
       width: Math.max(120, host.clientWidth || 320),
@@ -60,7 +93,7 @@ function DistributionChart({ bins, height }: DistributionChartProps) {
       },
       axes: [
         {
-          stroke: color('--mav-muted', '#666'),
+          stroke: () => colors.axis,
           grid: { show: false },
           ticks: { show: false },
           space: 36,
@@ -72,8 +105,8 @@ function DistributionChart({ bins, height }: DistributionChartProps) {
             }),
         },
         {
-          stroke: color('--mav-muted', '#666'),
-          grid: { stroke: color('--mav-grid', 'rgba(128,128,128,0.25)'), width: 1 },
+          stroke: () => colors.axis,
+          grid: { stroke: () => colors.grid, width: 1 },
           ticks: { show: false },
           size: 44,
           values: (_u, splits) => splits.map((split) => `${Math.round(split * 100)}%`),
@@ -83,8 +116,8 @@ function DistributionChart({ bins, height }: DistributionChartProps) {
         {},
         {
           label: 'Probability mass',
-          fill: color('--mav-chart-bar', '#0072b2'),
-          stroke: color('--mav-chart-bar', '#0072b2'),
+          fill: () => colors.bar,
+          stroke: () => colors.bar,
           width: 0,
           points: { show: false },
           paths: uPlot.paths.bars?.({ size: [0.8, 64] }),
@@ -102,7 +135,12 @@ function DistributionChart({ bins, height }: DistributionChartProps) {
       })
       observer.observe(host)
     }
+    const unwatch = watchTheme(host, () => {
+      colors = readColors(host)
+      chart.redraw(false)
+    })
     return () => {
+      unwatch()
       observer?.disconnect()
       chart.destroy()
       chartRef.current = null

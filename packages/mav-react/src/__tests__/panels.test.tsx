@@ -13,7 +13,7 @@ import { FakeUPlot } from './fakeUPlot'
 import { dispatch, makeStep, recordingEvents, stepsOf, storeWith } from './helpers'
 
 const rowsOf = (region: HTMLElement) => Array.from(region.querySelectorAll<HTMLElement>('[data-layer]'))
-const barWidth = (row: HTMLElement) => (row.querySelector('.mav-bar') as HTMLElement).style.width
+const barScale = (row: HTMLElement) => (row.querySelector('.mav-bar') as HTMLElement).style.transform
 
 describe('TopPredictionsPanel', () => {
   it('shows tokens with visible whitespace, probabilities in percent, logits, and marks the chosen token', () => {
@@ -50,7 +50,7 @@ describe('MlpActivationsPanel', () => {
     const expected = applyScaling(step.activations, scale, 10).map((length) => Math.abs(length))
     expect(rows.map((row) => Number(row.dataset.barLength))).toEqual(expected.map((v) => Number(v.toFixed(4))))
     // A bar never outgrows its track (linear keeps openmav's signed maximum, so |-8| > 4 would).
-    expect(rows.map(barWidth)).toEqual(expected.map((v) => `${Number((Math.min(1, v / 10) * 100).toFixed(2))}%`))
+    expect(rows.map(barScale)).toEqual(expected.map((v) => `scaleX(${Number(Math.min(1, v / 10).toFixed(4))})`))
   })
 
   it('labels embeddings then blocks, prints raw values and colours by sign', () => {
