@@ -1,0 +1,23 @@
+// Type-level checks, compiled by `pnpm typecheck`.
+import type { MavStepEvent } from '@mav/client'
+import type { ComponentProps, ComponentType } from 'react'
+import { expectTypeOf } from 'vitest'
+import type {
+  MAVContainer,
+  MAVContainerProps,
+  MavPanelName,
+  MavPanelProps,
+  MavPanelSpec,
+  MlpActivationsPanelProps,
+  UseMavRunResult,
+} from '../index'
+
+expectTypeOf<MavPanelName>().toEqualTypeOf<
+  'generated_text' | 'top_predictions' | 'mlp_activations' | 'attention_entropy' | 'output_distribution'
+>()
+expectTypeOf<ComponentType<MavPanelProps>>().toExtend<MavPanelSpec>()
+expectTypeOf<MAVContainerProps['panels']>().toEqualTypeOf<readonly MavPanelSpec[] | undefined>()
+expectTypeOf<ComponentProps<typeof MAVContainer>>().toHaveProperty('events')
+expectTypeOf<MlpActivationsPanelProps['scale']>().toEqualTypeOf<'linear' | 'log' | 'minmax' | undefined>()
+expectTypeOf<MavPanelProps['step']>().toEqualTypeOf<MavStepEvent | null>()
+expectTypeOf<UseMavRunResult['start']>().returns.toEqualTypeOf<Promise<void>>()
