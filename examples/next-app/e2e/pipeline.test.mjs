@@ -140,7 +140,9 @@ describe('examples/next-app end to end (real backend, bundled model, Chromium)',
   test('the page loads and lists the bundled model from /api/models', async () => {
     await page.goto(appUrl)
     const model = page.getByLabel('Model', { exact: true })
-    await model.locator('option', { hasText: '30 layers' }).waitFor({ state: 'attached', timeout: 15_000 })
+    await model
+      .locator('option:not([value=""])', { hasText: '30 layers' })
+      .waitFor({ state: 'attached', timeout: 15_000 })
     assert.equal(await banner().count(), 0, 'no error banner while the backend is up')
   })
 

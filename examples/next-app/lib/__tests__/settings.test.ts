@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { DEFAULT_SETTINGS, settingsFromQuery, settingsToQuery, toRunRequest } from '../settings'
+
+describe('settings in the URL', () => {
+  test('defaults make an empty query, and an empty query gives the defaults', () => {
+    assert.equal(settingsToQuery(DEFAULT_SETTINGS).toString(), '')
+    assert.deepEqual(settingsFromQuery(new URLSearchParams()), DEFAULT_SETTINGS)
+  })
+
+  test('every setting survives a round trip through a shared link', () => {
+    const settings = {
+      ...DEFAULT_SETTINGS,
+      prompt: 'Ünïcode & spaces?',
+      model: 'smollm2-135m-instruct',
+      maxNewTokens: '200',
+      temperature: '0.7',
+      topK: '0',
+      topP: '0.9',
+      minP: '0.05',
+      repetitionPenalty: '1.2',
+      aggregation: 'max_abs' as const,
+      scale: 'log' as const,
+      chat: true,
+      panels: ['mlp_activations' as const, 'attention_entropy' as const],
+    }
+    const link = `https://example.test/?${settingsToQuery(settings)}`
+    assert.deepEqual(settingsFromQuery(new URL(link).searchParams), settings)
+  })
+
+  test('unknown values in a hand-edited link fall back to the defaults', () => {
+    const settings = settingsFromQuery(new URLSearchParams('scale=cubic&aggregation=mean&panels=mlp_activations,nope'))
+    assert.equal(settings.scale, DEFAULT_SETTINGS.scale)
+    assert.equal(settings.aggregation, DEFAULT_SETTINGS.aggregation)
+    assert.deepEqual(settings.panels, ['mlp_activations'])
+  })
+})
+
+describe('toRunRequest', () => {
+  test('the defaults make a valid request with numbers, without a model', () => {
+    const result = toRunRequest(DEFAULT_SETTINGS)
+    assert.ok(result.ok)
+    assert.deepEqual(result.request, {
+      prompt: DEFAULT_SETTINGS.prompt,
+      aggregation: 'l2',
+      chat: false,
+      max_new_tokens: 50,
+      temperature: 0,
+      top_k: 50,
+      top_p: 1,
+      min_p: 0,
+      repetition_penalty: 1,
+    })
+  })
+
+  test('a bad value names its control, the value and why', () => {
+    const cases: [Partial<typeof DEFAULT_SETTINGS>, string, RegExp][] = [
+      [{ temperature: '-1' }, 'Temperature', /-1/],
+      [{ topP: '0' }, 'Top-p', /0/],
+      [{ maxNewTokens: '2.5' }, 'Max tokens', /2\.5/],
+      [{ minP: 'abc' }, 'Min-p', /"abc" is not a number/],
+      [{ repetitionPenalty: '' }, 'Repetition penalty', /not a number/],
+      [{ prompt: '   ' }, 'Prompt', /enter some text/],
+    ]
+    for (const [change, label, message] of cases) {
+      const result = toRunRequest({ ...DEFAULT_SETTINGS, ...change })
+      assert.ok(!result.ok, JSON.stringify(change))
+      assert.equal(result.problem.label, label)
+      assert.match(result.problem.message, message)
+    }
+  })
+})
