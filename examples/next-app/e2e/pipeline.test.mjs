@@ -115,7 +115,8 @@ describe('examples/next-app end to end (real backend, bundled model, Chromium)',
     backendUrl = `http://127.0.0.1:${backendPort}`
     appUrl = `http://127.0.0.1:${appPort}`
     // The backend loads its model while the example builds (only when there is no build yet).
-    backend = startBackend(backendPort)
+    // One run at a time, so the test can make the backend busy with a single extra stream.
+    backend = startBackend(backendPort, { extraArgs: ['--max-concurrent-runs', '1'] })
     if (!hasProductionBuild()) await run(NEXT_BIN, ['build'])
     app = startApp(appPort, backendUrl)
     await Promise.all([
@@ -144,6 +145,43 @@ describe('examples/next-app end to end (real backend, bundled model, Chromium)',
       .locator('option:not([value=""])', { hasText: '30 layers' })
       .waitFor({ state: 'attached', timeout: 15_000 })
     assert.equal(await banner().count(), 0, 'no error banner while the backend is up')
+  })
+
+  test('the error banner names a bad value, and says when the backend is busy', async () => {
+    const temperature = page.getByLabel('Temperature', { exact: true })
+    await temperature.fill('-1')
+    await page.getByRole('button', { name: 'Start', exact: true }).click()
+    await banner().waitFor({ timeout: 5_000 })
+    assert.match(await banner().textContent(), /Invalid value for Temperature/)
+    assert.equal(await temperature.getAttribute('aria-invalid'), 'true')
+    await temperature.fill('0')
+
+    // Another client holds the backend's only run slot: Start gets 429 through the proxy.
+    const other = new AbortController()
+    const response = await fetch(`${backendUrl}/api/run`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: PROMPT, max_new_tokens: 400, chat: false }),
+      signal: other.signal,
+    })
+    const reader = response.body.getReader()
+    await reader.read()
+    try {
+      await page.getByRole('button', { name: 'Start', exact: true }).click()
+      await page.waitForFunction(
+        () => document.querySelector('.demo-banner')?.getAttribute('data-kind') === 'busy',
+        null,
+        {
+          timeout: 10_000,
+        },
+      )
+      assert.match(await banner().textContent(), /The backend is busy/)
+    } finally {
+      other.abort()
+    }
+    const deadline = Date.now() + 5_000
+    while ((await health()).active_runs !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+    assert.equal((await health()).active_runs, 0, 'the other run ended with its stream')
   })
 
   test(`a prompt streams at least ${MIN_TOKENS} tokens and every panel shows the ${N_LAYERS} layers`, async () => {
