@@ -88,6 +88,8 @@ function useHeatmap(
     let drawn = 0
     let firstStep: MavStepEvent | undefined
     let layout = ''
+    // Read once, then kept by the ResizeObserver: reading clientWidth per token could force a layout.
+    let cssWidth = canvas.clientWidth || 300
 
     const paint = () => {
       const state = scope.view.getSnapshot()
@@ -95,7 +97,7 @@ function useHeatmap(
       const capacity = selectCapacity(state)
       const rows = selectRows(state, metric)
       const ratio = typeof devicePixelRatio === 'number' ? devicePixelRatio : 1
-      const width = Math.max(1, Math.round((canvas.clientWidth || 300) * ratio))
+      const width = Math.max(1, Math.round(cssWidth * ratio))
       const height = Math.max(1, Math.round(rows * rowHeight * ratio))
       const key = `${width}x${height}:${capacity}:${rows}`
       if (key !== layout || steps.at(0) !== firstStep || steps.length < drawn) {
@@ -126,7 +128,13 @@ function useHeatmap(
     const unsubscribe = scope.view.subscribe(paint)
     let observer: ResizeObserver | undefined
     if (typeof ResizeObserver === 'function') {
-      observer = new ResizeObserver(paint)
+      observer = new ResizeObserver((entries) => {
+        const width = entries[0]?.contentRect.width
+        if (width !== undefined && width > 0 && width !== cssWidth) {
+          cssWidth = width
+          paint()
+        }
+      })
       observer.observe(canvas)
     }
     return () => {

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { userEvent } from 'vitest/browser'
 import recordingText from '../__fixtures__/smollm2-demo.mavrec.jsonl?raw'
 import { syntheticRun } from '../__fixtures__/syntheticRun'
-import { MAVContainer } from '../index'
+import { MAVContainer, MlpActivationsPanel } from '../index'
 
 const recording: MavEvent[] = parseRecording(recordingText).events
 const nextFrame = () => new Promise<number>((resolve) => requestAnimationFrame(resolve))
@@ -68,6 +68,26 @@ describe('in Chromium', () => {
     expect(checksum(chartCanvas)).not.toBe(before)
     await userEvent.keyboard('{End}')
     expect(slider.closest('.mav-timeline')?.getAttribute('data-state')).toBe('live')
+  })
+
+  it('colours bars by sign: solid blue for positive, striped vermillion for negative', () => {
+    const step = syntheticRun({ signed: true }).find(
+      (event): event is MavStepEvent => event.type === 'step' && event.activations.some((value) => value < 0),
+    )
+    if (!step) throw new Error('no signed step')
+    render(
+      <div data-mav-theme="light">
+        <MlpActivationsPanel step={step} />
+      </div>,
+    )
+    const rows = Array.from(document.querySelectorAll<HTMLElement>('[data-layer]'))
+    const negative = rows.find((row) => row.dataset.sign === 'negative') as HTMLElement
+    const positive = rows.find((row) => row.dataset.sign === 'positive') as HTMLElement
+    const style = (row: HTMLElement) => getComputedStyle(row.querySelector('.mav-bar') as HTMLElement)
+    expect(style(positive).backgroundColor).toBe('rgb(0, 114, 178)')
+    expect(style(negative).backgroundImage).toContain('repeating-linear-gradient')
+    expect(style(negative).backgroundImage).toContain('rgb(213, 94, 0)')
+    expect(getComputedStyle(negative.querySelector('.mav-bar-value') as HTMLElement).color).toBe('rgb(213, 94, 0)')
   })
 
   it('keeps up with a 2,000-step, 30-layer run arriving 10 steps per frame', async () => {
