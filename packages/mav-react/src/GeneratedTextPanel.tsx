@@ -1,5 +1,5 @@
 import type { MavRunState, MavStepEvent } from '@mav/client'
-import { forwardRef, type HTMLAttributes, useContext } from 'react'
+import { forwardRef, type HTMLAttributes, useContext, useMemo } from 'react'
 import { MavRunScopeContext, selectIndex, useScopeSelector } from './context'
 import { visibleWhitespace } from './format'
 import { Panel } from './Panel'
@@ -11,18 +11,32 @@ export interface GeneratedTextPanelProps extends Omit<HTMLAttributes<HTMLElement
   step?: MavStepEvent | null
   /** Standalone only: the generated text up to and including `step`. Default: `step.text_delta`. */
   text?: string
+  /** Standalone only: the prompt. Default: none (in a container: the run's prompt tokens). */
+  prompt?: string
+  /** Show the prompt, dimmed, before the generated text (within `limitChars`). Default true. */
+  showPrompt?: boolean
   /** Show only the last `limitChars` characters, as openmav's `--limit-chars`. Default 250. */
   limitChars?: number
   /** Heading and accessible name. Default `"Generated text"`. */
   title?: string
 }
 
+const selectMeta = (state: MavRunState) => state.meta
+
 /**
- * The decoded text so far (up to the selected step), its last `limitChars` characters, with the
- * newest token highlighted.
+ * The decoded text so far (up to the selected step) after the dimmed prompt, its last `limitChars`
+ * characters, with the newest token highlighted.
  */
 export const GeneratedTextPanel = forwardRef<HTMLElement, GeneratedTextPanelProps>(function GeneratedTextPanel(
-  { step: stepProp, text: textProp, limitChars = 250, title = 'Generated text', ...rest },
+  {
+    step: stepProp,
+    text: textProp,
+    prompt: promptProp,
+    showPrompt = true,
+    limitChars = 250,
+    title = 'Generated text',
+    ...rest
+  },
   ref,
 ) {
   const source = usePanelSource('GeneratedTextPanel', stepProp)
@@ -41,11 +55,17 @@ export const GeneratedTextPanel = forwardRef<HTMLElement, GeneratedTextPanelProp
     return (state.textEnds.at(index) ?? 0) - (index > 0 ? (state.textEnds.at(index - 1) ?? 0) : 0)
   })
 
+  const meta = useScopeSelector(scope, selectMeta)
+  const runPrompt = useMemo(() => meta?.prompt_tokens.map((token) => token.text).join('') ?? '', [meta])
+  const prompt = showPrompt ? (scope === null ? (promptProp ?? '') : runPrompt) : ''
+
   const step = source.step
   const full = scope === null ? (textProp ?? step?.text_delta ?? '') : scopedTail
   const tokenLength = Math.min(full.length, scope === null ? (step?.text_delta.length ?? 0) : scopedTokenLength)
-  const truncated = full.length > limit
-  const shown = truncated ? full.slice(full.length - limit) : full
+  const shown = full.length > limit ? full.slice(full.length - limit) : full
+  const room = limit - shown.length
+  const promptShown = room > 0 ? prompt.slice(Math.max(0, prompt.length - room)) : ''
+  const truncated = full.length > limit || prompt.length > promptShown.length
   const tokenStart = Math.max(0, shown.length - tokenLength)
   const before = shown.slice(0, tokenStart)
   const token = shown.slice(tokenStart)
@@ -63,6 +83,7 @@ export const GeneratedTextPanel = forwardRef<HTMLElement, GeneratedTextPanelProp
     >
       <p className="mav-text" data-truncated={truncated || undefined}>
         {truncated && <span className="mav-text-ellipsis">…</span>}
+        {promptShown !== '' && <span className="mav-text-prompt">{promptShown}</span>}
         {before}
         <mark className="mav-text-token" data-step={source.index}>
           {tokenShown}

@@ -111,7 +111,7 @@ describe('useMavRun', () => {
     act(() => screen.getByRole('button', { name: 'Run' }).click())
     await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('done'))
     expect(screen.getByRole('region', { name: 'Generated text' }).querySelector('.mav-text')?.textContent).toBe(
-      ", I'm a",
+      "Hello world, I'm a",
     )
     expect(screen.getByRole('slider', { name: 'Step' }).getAttribute('aria-valuemax')).toBe('4')
   })

@@ -92,6 +92,22 @@ describe('GeneratedTextPanel', () => {
     expect(paragraph.dataset.truncated).toBe('true')
   })
 
+  it('shows the prompt, dimmed, before the generated text when there is room', () => {
+    const events = recordingEvents()
+    const firstStep = events.findIndex((event) => event.type === 'step')
+    render(
+      <MavRunScope events={events.slice(0, firstStep + 2)} updates="sync">
+        <GeneratedTextPanel />
+      </MavRunScope>,
+    )
+    const region = screen.getByRole('region', { name: 'Generated text' })
+    const steps = stepsOf(events).slice(0, 2)
+    expect(region.querySelector('.mav-text-prompt')?.textContent).toBe('The printing press changed Europe because')
+    expect(region.querySelector('.mav-text')?.textContent).toBe(
+      `The printing press changed Europe because${steps.map((step) => step.text_delta).join('')}`,
+    )
+  })
+
   it('makes a whitespace-only newest token visible', () => {
     render(<GeneratedTextPanel step={makeStep({ text_delta: '\n' })} text={'Hello\n'} />)
     expect(screen.getByRole('region', { name: 'Generated text' }).querySelector('mark')?.textContent).toBe('\n↵')
