@@ -24,24 +24,16 @@ function highestFirst(step: MavStepEvent | null, bins: number): MavDistributionB
 
 interface ChartColors {
   bar: string
-  axis: string
-  grid: string
 }
 
-/** The chart's colours from the theme's custom properties (a canvas needs concrete colours). */
+/** The bar colour from the theme's custom properties (a canvas needs a concrete colour). */
 function readColors(element: Element): ChartColors {
-  const style = getComputedStyle(element)
-  const read = (name: string, fallback: string) => style.getPropertyValue(name).trim() || fallback
-  return {
-    bar: read('--mav-chart-bar', '#0072b2'),
-    axis: read('--mav-muted', '#666'),
-    grid: read('--mav-grid', 'rgba(128,128,128,0.25)'),
-  }
+  return { bar: getComputedStyle(element).getPropertyValue('--mav-chart-bar').trim() || '#0072b2' }
 }
 
 /**
- * Keeps `colors` current without reading styles on every draw (that forces a style recalculation per
- * token): re-reads them when the colour scheme or a `data-mav-theme`/`class` attribute changes.
+ * Keeps the colours current without reading styles on every draw (that forces a style recalculation
+ * per token): re-reads them when the colour scheme or a `data-mav-theme`/`class` attribute changes.
  */
 function watchTheme(element: Element, onChange: () => void): () => void {
   const media = typeof matchMedia === 'function' ? matchMedia('(prefers-color-scheme: dark)') : null
@@ -65,9 +57,13 @@ interface DistributionChartProps {
   height: number
 }
 
+/** Top of the y scale for bins whose largest sum is `max`. */
+const yTop = (max: number) => Math.max(max, 1e-6) * 1.05
+
 /**
  * The uPlot bar chart: created once per mount, `setData` on every new step, `setSize` on resize,
- * destroyed on unmount.
+ * destroyed on unmount. uPlot draws only the bars; the axis labels are HTML beside it, because drawing
+ * axis text on the canvas for every token costs more than everything else in the panel together.
  */
 function DistributionChart({ bins, height }: DistributionChartProps) {
   const hostRef = useRef<HTMLDivElement>(null)
@@ -82,36 +78,17 @@ function DistributionChart({ bins, height }: DistributionChartProps) {
     let colors = readColors(host)
     const xs = Array.from({ length: count }, (_, i) => i)
     const options: uPlot.Options = {
-      width: Math.max(120, host.clientWidth || 320),
+      width: Math.max(60, host.clientWidth || 280),
       height,
       legend: { show: false },
       cursor: { show: false },
       select: { show: false, left: 0, top: 0, width: 0, height: 0 },
+      padding: [4, 0, 0, 0],
       scales: {
         x: { time: false, range: [-0.5, count - 0.5] },
-        y: { range: (_u, _min, max) => [0, Math.max(max, 1e-6) * 1.05] },
+        y: { range: (_u, _min, max) => [0, yTop(max)] },
       },
-      axes: [
-        {
-          stroke: () => colors.axis,
-          grid: { show: false },
-          ticks: { show: false },
-          space: 36,
-          incrs: [1, 2, 5, 10],
-          values: (_u, splits) =>
-            splits.map((split) => {
-              const bin = binsRef.current[split]
-              return Number.isInteger(split) && bin ? bin.label.toFixed(3) : ''
-            }),
-        },
-        {
-          stroke: () => colors.axis,
-          grid: { stroke: () => colors.grid, width: 1 },
-          ticks: { show: false },
-          size: 44,
-          values: (_u, splits) => splits.map((split) => `${Math.round(split * 100)}%`),
-        },
-      ],
+      axes: [{ show: false }, { show: false }],
       series: [
         {},
         {
@@ -129,8 +106,8 @@ function DistributionChart({ bins, height }: DistributionChartProps) {
     chartRef.current = chart
     let observer: ResizeObserver | undefined
     if (typeof ResizeObserver === 'function') {
-      observer = new ResizeObserver(() => {
-        const width = host.clientWidth
+      observer = new ResizeObserver((entries) => {
+        const width = Math.round(entries[0]?.contentRect.width ?? 0)
         if (width > 0 && width !== chart.width) chart.setSize({ width, height })
       })
       observer.observe(host)
@@ -160,7 +137,24 @@ function DistributionChart({ bins, height }: DistributionChartProps) {
     chart.setData([bins.map((_, i) => i), bins.map((bin) => bin.sum)], true)
   }, [bins])
 
-  return <div ref={hostRef} className="mav-chart" aria-hidden="true" style={{ height }} />
+  const top = yTop(Math.max(0, ...bins.map((bin) => bin.sum)))
+  const first = bins[0]
+  const middle = bins[Math.floor(bins.length / 2)]
+  const last = bins.at(-1)
+  return (
+    <div className="mav-chart-frame" aria-hidden="true">
+      <div className="mav-chart-y">
+        <span>{formatPercent(top).replace(/\.\d+%$/, '%')}</span>
+        <span>0%</span>
+      </div>
+      <div ref={hostRef} className="mav-chart" style={{ height }} />
+      <div className="mav-chart-x">
+        <span>{first?.label.toFixed(4)}</span>
+        <span>{middle?.label.toFixed(4)}</span>
+        <span>{last?.label.toFixed(4)}</span>
+      </div>
+    </div>
+  )
 }
 
 /**
@@ -198,7 +192,7 @@ export const OutputDistributionPanel = forwardRef<HTMLElement, OutputDistributio
             <DistributionChart bins={bins} height={chartHeight} />
             <p className="mav-distribution-summary">
               Entropy <strong>{formatValue(step.distribution.entropy, 3)}</strong> nats · top-
-              {step.distribution.top_probs.length} mass {formatPercent(mass)}
+              {step.distribution.top_probs.length} mass {formatPercent(mass)} · {bins.length} bins, highest first
             </p>
             <table className="mav-sr-only">
               <caption>Probability mass per bin, highest first</caption>
