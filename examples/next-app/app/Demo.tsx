@@ -103,13 +103,17 @@ function DemoPage() {
       <aside className="demo-controls">
         <SettingsForm
           settings={settings}
-          onChange={setSettings}
+          onChange={(next) => {
+            setSettings(next)
+            // The person is fixing it: the old complaint would now be about a value that is gone.
+            setFormError(null)
+          }}
           onSubmit={onStart}
           onStop={run.stop}
           active={active}
           models={models.data}
           modelsPending={models.isPending}
-          invalidField={formError?.field}
+          problem={formError?.field ? { field: formError.field, message: formError.detail } : undefined}
         />
         <RecordingControls
           canDownload={!active && run.state.steps.length > 0}

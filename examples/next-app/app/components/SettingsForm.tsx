@@ -12,8 +12,8 @@ export interface SettingsFormProps {
   active: boolean
   models: MavModelInfo[] | undefined
   modelsPending: boolean
-  /** The request field whose control holds a bad value. */
-  invalidField?: string
+  /** A control holding a bad value (its request field) and what is wrong, shown beside it. */
+  problem?: { field: string; message: string }
 }
 
 type NumberKey = 'maxNewTokens' | 'temperature' | 'topK' | 'topP' | 'minP' | 'repetitionPenalty'
@@ -28,7 +28,16 @@ const NUMBER_FIELDS: { key: NumberKey; field: string; label: string; hint: strin
   { key: 'repetitionPenalty', field: 'repetition_penalty', label: 'Repetition penalty', hint: '1 = off', step: '0.05' },
 ]
 
-function Field({ id, label, hint, children }: { id: string; label: string; hint?: string; children: ReactNode }) {
+interface FieldProps {
+  id: string
+  label: string
+  hint?: string
+  /** What is wrong with the value, shown under the control (the page may have scrolled the banner away). */
+  error?: string
+  children: ReactNode
+}
+
+function Field({ id, label, hint, error, children }: FieldProps) {
   return (
     <div className="demo-field">
       <label htmlFor={id}>{label}</label>
@@ -36,6 +45,11 @@ function Field({ id, label, hint, children }: { id: string; label: string; hint?
       {hint && (
         <span className="demo-hint" id={`${id}-hint`}>
           {hint}
+        </span>
+      )}
+      {error && (
+        <span className="demo-field-error" id={`${id}-error`}>
+          {error}
         </span>
       )}
     </div>
@@ -62,10 +76,14 @@ export function SettingsForm({
   active,
   models,
   modelsPending,
-  invalidField,
+  problem,
 }: SettingsFormProps) {
   const set = <K extends keyof DemoSettings>(key: K, value: DemoSettings[K]) => onChange({ ...settings, [key]: value })
-  const invalid = (field: string) => (invalidField === field ? true : undefined)
+  const invalid = (field: string) => (problem?.field === field ? true : undefined)
+  const errorFor = (field: string) => (problem?.field === field ? problem.message : undefined)
+  const describedBy = (field: string, hint: boolean) =>
+    [hint ? `field-${field}-hint` : '', invalid(field) ? `field-${field}-error` : ''].filter(Boolean).join(' ') ||
+    undefined
   const togglePanel = (id: PanelId, on: boolean) =>
     set(
       'panels',
@@ -74,13 +92,14 @@ export function SettingsForm({
 
   return (
     <form className="demo-form" onSubmit={onSubmit} noValidate aria-label="Run settings">
-      <Field id="field-prompt" label="Prompt">
+      <Field id="field-prompt" label="Prompt" error={errorFor('prompt')}>
         <textarea
           id="field-prompt"
           rows={4}
           value={settings.prompt}
           onChange={(event) => set('prompt', event.target.value)}
           aria-invalid={invalid('prompt')}
+          aria-describedby={describedBy('prompt', false)}
           required
         />
       </Field>
@@ -106,7 +125,7 @@ export function SettingsForm({
 
       <div className="demo-grid">
         {NUMBER_FIELDS.map(({ key, field, label, hint, step }) => (
-          <Field key={key} id={`field-${field}`} label={label} hint={hint}>
+          <Field key={key} id={`field-${field}`} label={label} hint={hint} error={errorFor(field)}>
             <input
               id={`field-${field}`}
               type="number"
@@ -115,7 +134,7 @@ export function SettingsForm({
               value={settings[key]}
               onChange={(event) => set(key, event.target.value)}
               aria-invalid={invalid(field)}
-              aria-describedby={`field-${field}-hint`}
+              aria-describedby={describedBy(field, true)}
             />
           </Field>
         ))}
