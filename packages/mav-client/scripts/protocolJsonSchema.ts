@@ -1,8 +1,8 @@
 import * as z from 'zod/mini'
 import { errorBodySchema, healthResponseSchema, modelsResponseSchema } from '../src/protocol/endpoints'
 import { eventDataSchemas } from '../src/protocol/events'
+import { recordingHeaderSchema } from '../src/protocol/recordingHeader'
 import { runRequestSchema } from '../src/protocol/request'
-import { recordingHeaderSchema } from '../src/recording'
 
 type Json = Record<string, unknown>
 

@@ -1,19 +1,8 @@
-import * as z from 'zod/mini'
+import type * as z from 'zod/mini'
 import { MavProtocolError } from './errors'
 import { PROTOCOL_VERSION } from './protocol/events'
 import { type MavEvent, mavEventSchema } from './protocol/mavEvent'
-
-/** The format name in the first line of a `.mavrec.jsonl` file. */
-export const RECORDING_FORMAT = 'mavrec/1'
-
-/** First line of a recording. Unknown header fields are kept. */
-export const recordingHeaderSchema = z.looseObject({
-  format: z.literal(RECORDING_FORMAT),
-  protocol: z.literal(PROTOCOL_VERSION),
-  created_at: z.optional(z.string()),
-  events: z.optional(z.int()),
-})
-export type MavRecordingHeader = z.output<typeof recordingHeaderSchema>
+import { type MavRecordingHeader, RECORDING_FORMAT, recordingHeaderSchema } from './protocol/recordingHeader'
 
 /** A parsed recording. */
 export interface MavRecording {

@@ -1,0 +1,39 @@
+export type { MavErrorBody, MavHealthResponse, MavModelInfo, MavModelsResponse } from './endpoints'
+export { errorBodySchema, healthResponseSchema, modelInfoSchema, modelsResponseSchema } from './endpoints'
+export type {
+  MavDoneData,
+  MavErrorData,
+  MavEventType,
+  MavMetaData,
+  MavPrediction,
+  MavRunModel,
+  MavStatusData,
+  MavStepData,
+} from './events'
+export {
+  doneDataSchema,
+  errorDataSchema,
+  eventDataSchemas,
+  metaDataSchema,
+  PROTOCOL_VERSION,
+  predictionSchema,
+  runModelSchema,
+  statusDataSchema,
+  stepDataSchema,
+} from './events'
+export type {
+  MavDoneEvent,
+  MavErrorEvent,
+  MavEvent,
+  MavEventIssue,
+  MavMetaEvent,
+  MavStatusEvent,
+  MavStepEvent,
+} from './mavEvent'
+export { eventIssueSchema, mavEventSchema } from './mavEvent'
+export type { MavToken } from './primitives'
+export { tokenSchema } from './primitives'
+export type { MavRecordingHeader } from './recordingHeader'
+export { RECORDING_FORMAT, recordingHeaderSchema } from './recordingHeader'
+export type { MavAggregation, MavEffectiveRequest, MavRunRequest } from './request'
+export { aggregationSchema, MAX_TOP_N, runRequestSchema } from './request'
