@@ -96,8 +96,13 @@ async function main() {
     const p95 = { container: [], baseline: [] }
     const scrub = []
     for (let r = 0; r < repeats; r++) {
-      for (const mode of ['baseline', 'container']) {
-        const result = await page.evaluate(([m, s, k]) => window.mavBench.run(m, s, k), [mode, steps, scrubs])
+      let containerMs = 0
+      for (const mode of ['container', 'baseline']) {
+        const result = await page.evaluate(
+          ([m, s, k, t]) => window.mavBench.run(m, s, k, t),
+          [mode, steps, scrubs, containerMs],
+        )
+        containerMs = result.feedMs
         p95[mode].push(percentile(result.frames, 95))
         scrub.push(...result.scrub)
         console.log(
