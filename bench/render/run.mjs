@@ -16,6 +16,8 @@ const jsonPath = args.includes('--json') ? args[args.indexOf('--json') + 1] : un
 const steps = quick ? 200 : 2000
 const repeats = quick ? 1 : 3
 const scrubs = quick ? 5 : 40
+// --trace FILE: record a Chrome performance trace of one container run and print where frame time goes.
+const tracePath = args.includes('--trace') ? args[args.indexOf('--trace') + 1] : undefined
 
 const percentile = (values, p) => {
   const sorted = [...values].sort((a, b) => a - b)
@@ -70,6 +72,20 @@ function serve(dir) {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)))
 }
 
+/** Prints the main thread's busiest trace events (self time is not separated; nested events overlap). */
+function summarizeTrace(file) {
+  const { traceEvents } = JSON.parse(readFileSync(file, 'utf8'))
+  const main = traceEvents.find((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain')
+  const totals = new Map()
+  for (const e of traceEvents) {
+    if (e.ph !== 'X' || e.tid !== main?.tid || !e.dur) continue
+    totals.set(e.name, (totals.get(e.name) ?? 0) + e.dur / 1000)
+  }
+  const top = [...totals].sort((a, b) => b[1] - a[1]).slice(0, 15)
+  console.log(`trace ${file}: main-thread totals (ms)`)
+  for (const [name, ms] of top) console.log(`  ${ms.toFixed(1).padStart(8)}  ${name}`)
+}
+
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'mav-render-'))
   let browser
@@ -93,6 +109,12 @@ async function main() {
     page.on('pageerror', (error) => console.error(`page error: ${error.message}`))
     await page.goto(`http://127.0.0.1:${server.address().port}/`)
     await page.waitForFunction(() => document.title === 'ready')
+    if (tracePath) {
+      await browser.startTracing(page, { path: tracePath, screenshots: false })
+      await page.evaluate(([s]) => window.mavBench.run('container', s, 0, 0), [steps])
+      await browser.stopTracing()
+      summarizeTrace(tracePath)
+    }
     const p95 = { container: [], baseline: [] }
     const scrub = []
     for (let r = 0; r < repeats; r++) {
