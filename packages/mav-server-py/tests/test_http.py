@@ -76,6 +76,14 @@ def test_get_streams_a_run_like_eventsource(server: Any, validate: Any) -> None:
     assert events[-1][1] == {**events[-1][1], "reason": "max_tokens", "steps": 3}
 
 
+def test_eventsource_reconnect_is_told_to_stop(server: Any) -> None:
+    params = urllib.parse.quote(json.dumps({"model": TINY_GPT2_ID, "prompt": "Hi", "max_new_tokens": 2}))
+    response = httpx.get(
+        f"{server.url}/api/run?params={params}", headers={"Last-Event-ID": "1"}, timeout=TIMEOUT
+    )
+    assert response.status_code == 204
+
+
 def test_models_and_health(server: Any, validate: Any) -> None:
     models = httpx.get(f"{server.url}/api/models", timeout=TIMEOUT).json()
     validate("models_response", models)

@@ -156,6 +156,10 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
     @app.get(base + "/run")
     async def run_get(request: Request) -> Response:
         started = time.perf_counter()
+        if "last-event-id" in request.headers:
+            # An EventSource reconnecting after its stream ended: a run cannot be resumed, and 204 is
+            # what tells EventSource to stop reconnecting (instead of starting the same run again).
+            return Response(status_code=204)
         require_token(request)
         params = request.query_params.get("params")
         if params is None:

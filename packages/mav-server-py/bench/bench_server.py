@@ -1,0 +1,274 @@
+"""Benchmark of the reference backend (not a test).
+
+For N new tokens of the bundled SmolLM2-135M-Instruct on this machine it prints:
+- seconds for our engine (every step event built and encoded) vs plain `model.generate` with the KV cache
+  vs openmav's `StateFetcher`, and the ratios;
+- bytes per step event, ours vs the seed's format (an openmav `ModelMeasurements` serialized as JSON with
+  its full logits and probabilities);
+- time to the first step over HTTP (a real uvicorn server on loopback, model already loaded);
+- resident memory.
+
+Timings on a shared machine are noisy: each method runs `--repeats` times, interleaved, and the minimum
+is reported (with the median beside it).
+
+    .venv/bin/python packages/mav-server-py/bench/bench_server.py [--tokens 256] [--quick] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import socket
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import torch
+import uvicorn
+
+from mav_server.app import create_app
+from mav_server.config import BUNDLED_MODEL_ID, Settings
+from mav_server.engine import generate
+from mav_server.models import LoadedModel, ModelRegistry, source_for
+from mav_server.protocol import EffectiveRequest, StepEvent
+from mav_server.sse import encode_event
+
+PROMPT = "Once upon a time, in a small village by the sea,"
+
+
+def rss_mb() -> float:
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * resource.getpagesize() / 2**20
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def time_generate(loaded: LoadedModel, prompt_ids: list[int], n: int) -> tuple[float, float, list[int]]:
+    ids = torch.tensor([prompt_ids])
+    cpu = time.process_time()
+    start = time.perf_counter()
+    with torch.inference_mode():
+        out = loaded.model.generate(
+            ids,
+            max_new_tokens=n,
+            min_new_tokens=n,
+            do_sample=False,
+            pad_token_id=loaded.tokenizer.pad_token_id,
+        )
+    return time.perf_counter() - start, time.process_time() - cpu, out[0, len(prompt_ids) :].tolist()
+
+
+def time_ours(
+    loaded: LoadedModel, prompt_ids: list[int], n: int
+) -> tuple[float, float, list[StepEvent], list[int]]:
+    request = EffectiveRequest(model=loaded.card.id, prompt=PROMPT, max_new_tokens=n, chat=False)
+    steps: list[StepEvent] = []
+    sizes: list[int] = []
+
+    def emit(event: Any) -> None:
+        data = encode_event(event)  # the per-step work the server does, short of the socket write
+        if isinstance(event, StepEvent):
+            steps.append(event)
+            sizes.append(len(data))
+
+    cpu = time.process_time()
+    start = time.perf_counter()
+    generate(loaded, request, prompt_ids, emit, started=start, stop_at_eos=False)
+    return time.perf_counter() - start, time.process_time() - cpu, steps, sizes
+
+
+def time_openmav(loaded: LoadedModel, n: int) -> tuple[float, list[int]]:
+    """openmav's StateFetcher as the seed runs it (a full forward over the whole sequence per token);
+    returns the seconds and the byte size of each step serialized the seed's way."""
+    from openmav.processors.state_fetcher import StateFetcher
+
+    fetcher = StateFetcher(loaded.backend, max_new_tokens=n, aggregation="l2")
+    sizes: list[int] = []
+    start = time.perf_counter()
+    elapsed_without_serializing = 0.0
+    mark = start
+    for measurement in fetcher.fetch_next(PROMPT, temperature=0.0):
+        elapsed_without_serializing += time.perf_counter() - mark
+        if len(sizes) < 8:  # serializing 2 MB per step is slow; the size is the same for every step
+            sizes.append(len(seed_json(measurement)))
+        mark = time.perf_counter()
+    return elapsed_without_serializing, sizes
+
+
+def seed_json(measurement: Any) -> bytes:
+    """The seed's wire format: every field of openmav's ModelMeasurements, tensors as JSON lists."""
+
+    def plain(value: Any) -> Any:
+        if hasattr(value, "tolist"):
+            return value.tolist()
+        return value
+
+    return json.dumps({k: plain(v) for k, v in vars(measurement).items()}).encode("utf-8")
+
+
+def first_step_over_http(registry: ModelRegistry, repeats: int) -> list[float]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    app = create_app(Settings(max_concurrent_runs=1), registry)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    out = []
+    try:
+        body = {"prompt": "What is the capital of France?", "max_new_tokens": 1}
+        for _ in range(repeats):
+            start = time.perf_counter()
+            with httpx.stream("POST", f"http://127.0.0.1:{port}/api/run", json=body, timeout=60) as response:
+                for line in response.iter_lines():
+                    if line.startswith("event: step"):
+                        out.append((time.perf_counter() - start) * 1000)
+                        break
+            while httpx.get(f"http://127.0.0.1:{port}/api/health").json()["active_runs"]:
+                time.sleep(0.01)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--tokens", type=int, default=256, help="new tokens per run (default 256)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of ours and of generate (default 3)")
+    parser.add_argument("--quick", action="store_true", help="32 tokens, 2 repeats (a smoke run)")
+    parser.add_argument("--skip-openmav", action="store_true", help="leave out the slow StateFetcher run")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
+    args = parser.parse_args(argv)
+    n, repeats = (32, 2) if args.quick else (args.tokens, args.repeats)
+
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {n} new tokens, {repeats} repeats")
+    rss_start = rss_mb()
+    registry = ModelRegistry([source_for(BUNDLED_MODEL_ID)], device="cpu", dtype="float32")
+    start = time.perf_counter()
+    loaded = registry.get(BUNDLED_MODEL_ID)
+    load_s = time.perf_counter() - start
+    rss_loaded = rss_mb()
+    print(f"model loaded in {load_s:.1f} s; RSS {rss_start:.0f} MB before, {rss_loaded:.0f} MB after")
+    prompt_ids = loaded.tokenizer(PROMPT)["input_ids"]
+
+    # Warm-up (first-call allocations), then interleaved timed runs.
+    time_generate(loaded, prompt_ids, 4)
+    time_ours(loaded, prompt_ids, 4)
+    gen_times, our_times, gen_cpu, our_cpu = [], [], [], []
+    gen_tokens: list[int] = []
+    our_steps: list[StepEvent] = []
+    our_sizes: list[int] = []
+    for index in range(repeats):
+        order = ("gen", "ours") if index % 2 == 0 else ("ours", "gen")
+        for which in order:
+            if which == "gen":
+                seconds, cpu_seconds, gen_tokens = time_generate(loaded, prompt_ids, n)
+                gen_times.append(seconds)
+                gen_cpu.append(cpu_seconds)
+            else:
+                seconds, cpu_seconds, our_steps, our_sizes = time_ours(loaded, prompt_ids, n)
+                our_times.append(seconds)
+                our_cpu.append(cpu_seconds)
+        print(
+            f"  repeat {index + 1}: generate {gen_times[-1]:.2f} s ({gen_cpu[-1]:.2f} CPU s), "
+            f"ours {our_times[-1]:.2f} s ({our_cpu[-1]:.2f} CPU s)"
+        )
+    our_tokens = [step.token.id for step in our_steps]
+    same = our_tokens == gen_tokens
+    first_diff = next(
+        (i for i, (a, b) in enumerate(zip(our_tokens, gen_tokens, strict=False)) if a != b), None
+    )
+
+    openmav_s, seed_sizes = None, []
+    if not args.skip_openmav:
+        print("  openmav StateFetcher run ...")
+        openmav_s, seed_sizes = time_openmav(loaded, n)
+
+    twelve = []
+    for step in our_steps:
+        cut = step.model_copy(
+            update={"activations": step.activations[:13], "attention_entropy": step.attention_entropy[:12]}
+        )
+        twelve.append(len(encode_event(cut)))
+    http_ms = first_step_over_http(registry, 5 if not args.quick else 3)
+
+    ours_min, gen_min = min(our_times), min(gen_times)
+    results: dict[str, Any] = {
+        "model": BUNDLED_MODEL_ID,
+        "tokens": n,
+        "repeats": repeats,
+        "threads": torch.get_num_threads(),
+        "load_seconds": round(load_s, 2),
+        "generate_seconds": {"min": round(gen_min, 3), "median": round(statistics.median(gen_times), 3)},
+        "ours_seconds": {"min": round(ours_min, 3), "median": round(statistics.median(our_times), 3)},
+        "ours_vs_generate": round(ours_min / gen_min, 3),
+        "ours_vs_generate_median": round(statistics.median(our_times) / statistics.median(gen_times), 3),
+        "cpu_seconds": {"generate_min": round(min(gen_cpu), 3), "ours_min": round(min(our_cpu), 3)},
+        "ours_vs_generate_cpu": round(min(our_cpu) / min(gen_cpu), 3),
+        "same_tokens_as_generate": same,
+        "first_token_difference": first_diff,
+        "openmav_statefetcher_seconds": None if openmav_s is None else round(openmav_s, 3),
+        "openmav_vs_generate": None if openmav_s is None else round(openmav_s / gen_min, 2),
+        "openmav_vs_ours": None if openmav_s is None else round(openmav_s / ours_min, 2),
+        "step_bytes_30_layers": {
+            "mean": round(statistics.mean(our_sizes)),
+            "median": statistics.median(our_sizes),
+            "max": max(our_sizes),
+        },
+        "step_bytes_12_layer_cut": {
+            "mean": round(statistics.mean(twelve)),
+            "median": statistics.median(twelve),
+            "max": max(twelve),
+            "share_under_2000": round(sum(size < 2000 for size in twelve) / len(twelve), 3),
+        },
+        "seed_step_bytes": round(statistics.mean(seed_sizes)) if seed_sizes else None,
+        "first_step_http_ms": {"min": round(min(http_ms), 1), "median": round(statistics.median(http_ms), 1)},
+        "rss_mb": {"after_load": round(rss_loaded), "now": round(rss_mb()), "peak": round(peak_rss_mb())},
+    }
+    print()
+    print(f"tokens                 {n} (same tokens as generate: {same}; first difference: {first_diff})")
+    print(f"plain generate         {gen_min:8.2f} s   (median {statistics.median(gen_times):.2f})")
+    print(
+        f"ours                   {ours_min:8.2f} s   (median {statistics.median(our_times):.2f})   "
+        f"x{results['ours_vs_generate']} of generate"
+    )
+    cpu_ratio = results["ours_vs_generate_cpu"]
+    print(f"CPU seconds            generate {min(gen_cpu):.2f}, ours {min(our_cpu):.2f}   x{cpu_ratio}")
+    if openmav_s is not None:
+        print(
+            f"openmav StateFetcher   {openmav_s:8.2f} s   x{results['openmav_vs_generate']} of generate, "
+            f"x{results['openmav_vs_ours']} of ours"
+        )
+    sb, tb = results["step_bytes_30_layers"], results["step_bytes_12_layer_cut"]
+    print(f"step bytes, 30 layers  mean {sb['mean']}, median {sb['median']}, max {sb['max']}")
+    print(
+        f"step bytes, 12-layer   mean {tb['mean']}, median {tb['median']}, max {tb['max']}, "
+        f"{tb['share_under_2000']:.0%} under 2,000"
+    )
+    if results["seed_step_bytes"]:
+        ratio = results["seed_step_bytes"] / sb["mean"]
+        print(f"seed format bytes/step {results['seed_step_bytes']:,} (x{ratio:,.0f} ours)")
+    fs = results["first_step_http_ms"]
+    print(f"first step over HTTP   {fs['min']} ms (median {fs['median']})")
+    rss = results["rss_mb"]
+    print(f"RSS (MB)               {rss['after_load']} after load, {rss['now']} now, peak {rss['peak']}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
