@@ -30,6 +30,7 @@ from .protocol import (
     StepEvent,
     TokenInfo,
     TopEntry,
+    to_json,
 )
 from .sampling import Sampler
 
@@ -99,20 +100,23 @@ def step_event(
     loaded: LoadedModel, step: int, raw: RawStep, top_n: int, text_delta: str, elapsed_ms: float
 ) -> StepEvent:
     summary = metrics.summarize_logits(raw.logits, top_n)
-    probs = metrics.rounded(summary.top_probs, metrics.PROB_DECIMALS)
+    probs = metrics.rounded(summary.top_probs[:top_n], metrics.PROB_DECIMALS)
     logits = metrics.rounded(summary.top_logits, metrics.LOGIT_DECIMALS)
+    top = [
+        TopEntry(id=token_id, text=token_text(loaded, token_id), prob=prob, logit=logit)
+        for token_id, prob, logit in zip(summary.top_ids, probs, logits, strict=False)
+    ]
+    top_bytes = sum(len(to_json(entry.model_dump()).encode("utf-8")) + 1 for entry in top)
     return StepEvent(
         step=step,
         token=TokenInfo(id=raw.token_id, text=token_text(loaded, raw.token_id)),
         text_delta=text_delta,
-        top=[
-            TopEntry(id=token_id, text=token_text(loaded, token_id), prob=prob, logit=logit)
-            for token_id, prob, logit in zip(summary.top_ids, probs, logits, strict=False)
-        ],
+        top=top,
         activations=metrics.rounded(raw.activations, metrics.ACTIVATION_DECIMALS),
         attention_entropy=metrics.rounded(raw.attention_entropy, metrics.ENTROPY_DECIMALS),
         distribution=Distribution(
-            entropy=metrics.round_one(summary.entropy, metrics.ENTROPY_DECIMALS), top_probs=probs
+            entropy=metrics.round_one(summary.entropy, metrics.ENTROPY_DECIMALS),
+            top_probs=metrics.fit_top_probs(summary.top_probs, top_bytes, top_n),
         ),
         elapsed_ms=metrics.round_one(elapsed_ms, metrics.MS_DECIMALS),
     )

@@ -71,6 +71,31 @@ def summarize_logits(logits: torch.Tensor, top_n: int) -> DistributionSummary:
     )
 
 
+STEP_TOP_BYTES = 1620
+"""Bytes that `top` and `distribution.top_probs` may take together in a step with `top_n` <= 20: what is
+left of 2,000 bytes after the rest of a 12-layer model's step (SSE lines, token, text, 25 layer numbers,
+entropy, timing: about 360 bytes)."""
+
+
+def fit_top_probs(top_probs: Sequence[float], top_bytes: int, top_n: int) -> list[float]:
+    """`top_probs` rounded to 4 decimals, or to 3 or 2 when that is what keeps the step within budget.
+
+    With `top_n` <= 20 a step is meant to stay under 2,000 bytes; a flat distribution (many probabilities
+    around 0.001, each written as `0.0012,`) with long token texts would not, so the tail loses a
+    decimal. `top[].prob` keeps its 4 decimals. Steps with `top_n` > 20 are large anyway and keep 4.
+    """
+    from .protocol import to_json
+
+    values = rounded(top_probs, PROB_DECIMALS)
+    if top_n > 20:
+        return values
+    for decimals in (PROB_DECIMALS, PROB_DECIMALS - 1, PROB_DECIMALS - 2):
+        values = rounded(top_probs, decimals)
+        if top_bytes + len(to_json(values)) <= STEP_TOP_BYTES:
+            break
+    return values
+
+
 def rounded(values: Iterable[float], decimals: int) -> list[float]:
     """Round for the wire; NaN and infinities (which JSON cannot carry) become 0."""
     return [round(v, decimals) if math.isfinite(v) else 0.0 for v in map(float, values)]
