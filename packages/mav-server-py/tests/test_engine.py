@@ -43,7 +43,8 @@ def test_bundled_gguf_is_found_without_importing_the_package() -> None:
 def test_real_model_special_tokens(smol: Any) -> None:
     tokenizer = smol.tokenizer
     assert tokenizer.eos_token == "<|im_end|>"
-    assert smol.eos_ids == frozenset({tokenizer.convert_tokens_to_ids("<|im_end|>")})
+    # <|im_end|> ends a turn (the GGUF's eos); <|endoftext|> ends a document (plain completions).
+    assert smol.eos_ids == frozenset(tokenizer.convert_tokens_to_ids(["<|im_end|>", "<|endoftext|>"]))
     # The chat template closes every turn with the end token the engine stops on.
     text = tokenizer.apply_chat_template([{"role": "user", "content": "hi"}], tokenize=False)
     assert text.rstrip().endswith("<|im_end|>")

@@ -23,6 +23,7 @@ from .models import LoadedModel
 from .protocol import (
     Distribution,
     DoneEvent,
+    DoneReason,
     EffectiveRequest,
     ErrorEvent,
     Event,
@@ -99,22 +100,28 @@ def token_text(loaded: LoadedModel, token_id: int) -> str:
 def step_event(
     loaded: LoadedModel, step: int, raw: RawStep, top_n: int, text_delta: str, elapsed_ms: float
 ) -> StepEvent:
+    """Build a step event from one forward pass.
+
+    The values are made here, typed and rounded, so the event is assembled without re-validation
+    (`model_construct`): this runs once per token and must cost next to nothing beside the forward pass.
+    The tests validate these events against the protocol's JSON Schema.
+    """
     summary = metrics.summarize_logits(raw.logits, top_n)
     probs = metrics.rounded(summary.top_probs[:top_n], metrics.PROB_DECIMALS)
     logits = metrics.rounded(summary.top_logits, metrics.LOGIT_DECIMALS)
     top = [
-        TopEntry(id=token_id, text=token_text(loaded, token_id), prob=prob, logit=logit)
+        {"id": token_id, "text": token_text(loaded, token_id), "prob": prob, "logit": logit}
         for token_id, prob, logit in zip(summary.top_ids, probs, logits, strict=False)
     ]
-    top_bytes = sum(len(to_json(entry.model_dump()).encode("utf-8")) + 1 for entry in top)
-    return StepEvent(
+    top_bytes = len(to_json(top).encode("utf-8"))
+    return StepEvent.model_construct(
         step=step,
-        token=TokenInfo(id=raw.token_id, text=token_text(loaded, raw.token_id)),
+        token=TokenInfo.model_construct(id=raw.token_id, text=token_text(loaded, raw.token_id)),
         text_delta=text_delta,
-        top=top,
+        top=[TopEntry.model_construct(**entry) for entry in top],
         activations=metrics.rounded(raw.activations, metrics.ACTIVATION_DECIMALS),
         attention_entropy=metrics.rounded(raw.attention_entropy, metrics.ENTROPY_DECIMALS),
-        distribution=Distribution(
+        distribution=Distribution.model_construct(
             entropy=metrics.round_one(summary.entropy, metrics.ENTROPY_DECIMALS),
             top_probs=metrics.fit_top_probs(summary.top_probs, top_bytes, top_n),
         ),
@@ -147,7 +154,7 @@ def generate(
         return (time.perf_counter() - started) * 1000.0
 
     steps = 0
-    reason = "max_tokens"
+    reason: DoneReason = "max_tokens"
     emit(StatusEvent(phase="generating", progress=0.0))
     try:
         sampler = Sampler(request, loaded.device)
@@ -179,6 +186,6 @@ def generate(
             )
         )
         reason = "error"
-    done = DoneEvent(reason=reason, steps=steps, elapsed_ms=metrics.round_one(elapsed(), metrics.MS_DECIMALS))  # type: ignore[arg-type]
+    done = DoneEvent(reason=reason, steps=steps, elapsed_ms=metrics.round_one(elapsed(), metrics.MS_DECIMALS))
     emit(done)
     return done

@@ -84,14 +84,15 @@ def fit_top_probs(top_probs: Sequence[float], top_bytes: int, top_n: int) -> lis
     around 0.001, each written as `0.0012,`) with long token texts would not, so the tail loses a
     decimal. `top[].prob` keeps its 4 decimals. Steps with `top_n` > 20 are large anyway and keep 4.
     """
-    from .protocol import to_json
+    from .protocol import json_number
 
     values = rounded(top_probs, PROB_DECIMALS)
     if top_n > 20:
         return values
     for decimals in (PROB_DECIMALS, PROB_DECIMALS - 1, PROB_DECIMALS - 2):
         values = rounded(top_probs, decimals)
-        if top_bytes + len(to_json(values)) <= STEP_TOP_BYTES:
+        # The array as JSON: numbers (ASCII), commas and brackets.
+        if top_bytes + sum(len(json_number(v)) for v in values) + len(values) + 1 <= STEP_TOP_BYTES:
             break
     return values
 

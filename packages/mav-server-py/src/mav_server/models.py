@@ -249,9 +249,23 @@ def card_from_config(source: ModelSource, config: Any, n_params: int | None = No
     )
 
 
+END_TOKENS = ("<|endoftext|>", "<|im_end|>", "</s>", "<|eot_id|>", "<|end_of_text|>", "<end_of_turn>")
+"""Special tokens that end a text or a turn in common vocabularies; they stop generation when the
+tokenizer has them as special tokens (a chat model may also emit its document end token)."""
+
+
 def end_token_ids(model: Any, tokenizer: Any) -> frozenset[int]:
-    """Token ids that end generation: the tokenizer's eos and every eos of the generation config."""
+    """Token ids that end generation: the tokenizer's eos, every eos of the generation config, and the
+    common end-of-text/end-of-turn special tokens the tokenizer defines."""
     ids: set[int] = set()
+    special = set(getattr(tokenizer, "all_special_tokens", ())) | set(
+        getattr(tokenizer, "get_added_vocab", dict)().keys()
+    )
+    for token in END_TOKENS:
+        if token in special:
+            token_id = tokenizer.convert_tokens_to_ids(token)
+            if isinstance(token_id, int):
+                ids.add(token_id)
     if tokenizer.eos_token_id is not None:
         ids.add(int(tokenizer.eos_token_id))
     generation_config = getattr(model, "generation_config", None)

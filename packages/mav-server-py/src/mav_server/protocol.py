@@ -7,6 +7,7 @@ Wire names are snake_case.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from typing import Annotated, Any, Literal
@@ -21,6 +22,7 @@ DoneReason = Literal["max_tokens", "eos", "stopped", "error"]
 EventName = Literal["meta", "status", "step", "error", "done"]
 
 
+@functools.lru_cache(maxsize=65536)
 def json_number(value: float) -> str:
     """The shortest JSON text that reads back as exactly `value`.
 
@@ -53,7 +55,7 @@ def to_json(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return json_number(value)
+        return json_number(value)  # cached: rounded values repeat a lot
     if isinstance(value, dict):
         return (
             "{"
