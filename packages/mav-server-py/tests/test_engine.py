@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import Any
 
@@ -179,3 +180,18 @@ def test_one_forward_pass_per_token(tiny_registry: Any) -> None:
 
 def test_bundled_model_id() -> None:
     assert BUNDLED_MODEL_ID == "smollm2-135m-instruct"
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_half_precision_weights_give_finite_metrics(dtype: str, validate: Any) -> None:
+    """GPU deployments default to float16; the metrics must not overflow or turn into NaN there."""
+    from mav_server.models import ModelRegistry
+    from mav_server.tiny import tiny_gpt2_source
+
+    registry = ModelRegistry([tiny_gpt2_source()], device="cpu", dtype=dtype)
+    events = run_events(registry, {"prompt": "Hello", "max_new_tokens": 3})
+    assert events[-1].reason == "max_tokens"
+    for step in steps_of(events):
+        validate("step_event", step.model_dump())
+        values = [*step.activations, *step.attention_entropy, step.distribution.entropy]
+        assert all(math.isfinite(value) for value in values) and any(v > 0 for v in step.attention_entropy)

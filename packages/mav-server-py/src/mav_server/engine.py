@@ -79,8 +79,14 @@ def iter_steps(
             )
             logits = out.logits[:, -1, :].to(dtype=torch.float32)
             token_id = sampler.choose(sequence[:, :length], logits)
-            activations = metrics.layer_activations(out.hidden_states, aggregation)
-            entropies = metrics.attention_entropies(out.attentions)
+            hidden_states, attentions = out.hidden_states, out.attentions
+            if hidden_states[0].dtype != torch.float32:
+                # openmav's formulas in half precision overflow (squared norms) or turn into NaN (its
+                # log(p + 1e-9) underflows to log(0)); the newest position alone is cheap to upcast.
+                hidden_states = tuple(h.float() for h in hidden_states)
+                attentions = tuple(a.float() for a in attentions)
+            activations = metrics.layer_activations(hidden_states, aggregation)
+            entropies = metrics.attention_entropies(attentions)
         sequence[0, length] = token_id
         length += 1
         yield RawStep(token_id, logits[0], activations, entropies)
