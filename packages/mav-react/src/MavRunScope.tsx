@@ -60,7 +60,10 @@ export function useRunScopeValue({
     })
   }, [store, selection, controlled])
 
-  return useMemo(() => ({ store, view: runView(store, updates), selection }), [store, updates, selection])
+  return useMemo(
+    () => ({ store, view: runView(store, updates, 0), laneView: runView(store, updates, 1), selection }),
+    [store, updates, selection],
+  )
 }
 
 /**

@@ -167,7 +167,7 @@ export const OutputDistributionPanel = forwardRef<HTMLElement, OutputDistributio
     { step: stepProp, bins: binCount = 20, chartHeight = 160, title = 'Output distribution', ...rest },
     ref,
   ) {
-    const source = usePanelSource('OutputDistributionPanel', stepProp)
+    const source = usePanelSource('OutputDistributionPanel', stepProp, 1)
     const step = source.step
     const bins = useMemo(() => highestFirst(step, binCount), [step, binCount])
     const mass = step ? step.distribution.top_probs.reduce((sum, p) => sum + p, 0) : 0

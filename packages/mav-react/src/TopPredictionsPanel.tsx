@@ -22,7 +22,7 @@ export const TopPredictionsPanel = forwardRef<HTMLElement, TopPredictionsPanelPr
   { step: stepProp, limit, title = 'Top predictions', ...rest },
   ref,
 ) {
-  const source = usePanelSource('TopPredictionsPanel', stepProp)
+  const source = usePanelSource('TopPredictionsPanel', stepProp, 1)
   const step = source.step
   const top = step ? (limit === undefined ? step.top : step.top.slice(0, Math.max(0, limit))) : []
   const chosenRank = step ? step.top.findIndex((prediction) => prediction.id === step.token.id) : -1

@@ -1,14 +1,16 @@
 import { createRunStore, type MavRunState, type MavRunStore, type MavStepEvent } from '@mav/client'
 import { createContext, useCallback, useContext, useSyncExternalStore } from 'react'
-import type { RunView } from './runView'
+import type { MavUpdateLane, RunView } from './runView'
 import { resolveIndex, type SelectionStore } from './selection'
 
 /** What `MAVContainer` and `MavRunScope` share with the panels inside them. */
 export interface MavRunScopeValue {
   /** The run store the panels show. */
   store: MavRunStore
-  /** The (frame-batched) view of `store` that components subscribe to. */
+  /** The (frame-batched) view of `store` that components subscribe to: lane 0. */
   view: RunView
+  /** The same for lane 1, updated in the frames between lane 0's (see `MavUpdateLane`). */
+  laneView: RunView
   /** Which step the panels show; `null` follows the newest. */
   selection: SelectionStore
 }
@@ -40,21 +42,23 @@ const noSubscription = () => () => {}
 export function useScopeSelector<T>(
   scope: MavRunScopeValue | null,
   selector: (state: MavRunState, selected: number | null) => T,
+  lane: MavUpdateLane = 0,
 ): T {
+  const view = scope === null ? null : lane === 1 ? scope.laneView : scope.view
   const subscribe = useCallback(
     (listener: () => void) => {
-      if (scope === null) return () => {}
-      const offView = scope.view.subscribe(listener)
+      if (scope === null || view === null) return () => {}
+      const offView = view.subscribe(listener)
       const offSelection = scope.selection.subscribe(listener)
       return () => {
         offView()
         offSelection()
       }
     },
-    [scope],
+    [scope, view],
   )
   const read = () =>
-    scope === null ? selector(idleState(), null) : selector(scope.view.getSnapshot(), scope.selection.get())
+    scope === null || view === null ? selector(idleState(), null) : selector(view.getSnapshot(), scope.selection.get())
   return useSyncExternalStore(scope === null ? noSubscription : subscribe, read, read)
 }
 

@@ -7,6 +7,14 @@ import type { MavRunState, MavRunStore } from '@mav/client'
  */
 export type MavUpdateMode = 'frame' | 'sync'
 
+/**
+ * Which of two alternating frames a subscriber is updated in. Updating every panel of a 30-layer model
+ * in one frame costs more than a 60 Hz frame on a slow machine (mostly layout of the changed numbers),
+ * so in `frame` mode the panels are split in two lanes and a frame updates one lane: each lane still
+ * sees every change, one frame apart at most. In `sync` mode both lanes are the store itself.
+ */
+export type MavUpdateLane = 0 | 1
+
 /** The read side of a run store that React subscribes to: `subscribe` + `getSnapshot`. */
 export interface RunView {
   subscribe(listener: () => void): () => void
@@ -20,55 +28,81 @@ const scheduleFrame: Schedule = (flush) => {
   else setTimeout(flush, 16)
 }
 
-/** A view of `store` that notifies at most once per frame and holds one snapshot between frames. */
-function createFrameView(store: MavRunStore, schedule: Schedule): RunView {
-  const listeners = new Set<() => void>()
-  let snapshot = store.getSnapshot()
+interface Lane extends RunView {
+  /** Takes the store's newest snapshot and notifies; false when it already had it. */
+  flush(): boolean
+  stale(): boolean
+}
+
+/** Views of `store`, one per lane, that together update at most one lane per frame. */
+function createFrameViews(store: MavRunStore, schedule: Schedule): readonly [RunView, RunView] {
   let scheduled = false
+  let next: MavUpdateLane = 0
+  let subscribers = 0
   let unsubscribe: (() => void) | null = null
 
-  const flush = () => {
-    scheduled = false
-    const next = store.getSnapshot()
-    if (next === snapshot) return
-    snapshot = next
-    for (const listener of listeners) listener()
-  }
   const onChange = () => {
     if (scheduled) return
     scheduled = true
-    schedule(flush)
+    schedule(frame)
+  }
+  // Each frame flushes one stale lane, taking turns, and asks for another frame while one is stale.
+  const frame = () => {
+    scheduled = false
+    const order = next === 0 ? [lanes[0], lanes[1]] : [lanes[1], lanes[0]]
+    for (const lane of order) {
+      if (lane.flush()) {
+        next = lane === lanes[0] ? 1 : 0
+        break
+      }
+    }
+    if (lanes.some((lane) => lane.stale())) onChange()
   }
 
-  return {
-    subscribe(listener) {
-      listeners.add(listener)
-      if (unsubscribe === null) {
-        snapshot = store.getSnapshot()
-        unsubscribe = store.subscribe(onChange)
-      }
-      return () => {
-        listeners.delete(listener)
-        if (listeners.size === 0 && unsubscribe !== null) {
-          unsubscribe()
-          unsubscribe = null
+  const lane = (): Lane => {
+    const listeners = new Set<() => void>()
+    let snapshot = store.getSnapshot()
+    return {
+      flush() {
+        const latest = store.getSnapshot()
+        if (latest === snapshot) return false
+        snapshot = latest
+        for (const listener of listeners) listener()
+        return true
+      },
+      stale: () => listeners.size > 0 && store.getSnapshot() !== snapshot,
+      subscribe(listener) {
+        listeners.add(listener)
+        if (listeners.size === 1) snapshot = store.getSnapshot()
+        if (subscribers++ === 0) unsubscribe = store.subscribe(onChange)
+        return () => {
+          listeners.delete(listener)
+          if (--subscribers === 0 && unsubscribe !== null) {
+            unsubscribe()
+            unsubscribe = null
+          }
         }
-      }
-    },
-    // Unsubscribed readers (the first render, the server) see the store as it is now.
-    getSnapshot: () => (unsubscribe === null ? store.getSnapshot() : snapshot),
+      },
+      // Unsubscribed readers (the first render, the server) see the store as it is now.
+      getSnapshot: () => (listeners.size === 0 ? store.getSnapshot() : snapshot),
+    }
   }
+  const lanes = [lane(), lane()] as const
+  return lanes
 }
 
-const frameViews = new WeakMap<MavRunStore, RunView>()
+const frameViews = new WeakMap<MavRunStore, readonly [RunView, RunView]>()
 
-/** The shared view of `store` for `mode`: every component of one store shares one frame subscription. */
-export function runView(store: MavRunStore, mode: MavUpdateMode = 'frame'): RunView {
+/**
+ * The shared view of `store` for `mode` and `lane`: every component of one store shares one frame
+ * subscription.
+ */
+export function runView(store: MavRunStore, mode: MavUpdateMode = 'frame', lane: MavUpdateLane = 0): RunView {
   if (mode === 'sync') return store
-  let view = frameViews.get(store)
-  if (view === undefined) {
-    view = createFrameView(store, scheduleFrame)
-    frameViews.set(store, view)
+  let views = frameViews.get(store)
+  if (views === undefined) {
+    views = createFrameViews(store, scheduleFrame)
+    frameViews.set(store, views)
   }
-  return view
+  return views[lane]
 }

@@ -2,6 +2,7 @@ import type { MavRunState, MavRunStatus, MavStepEvent } from '@mav/client'
 import { useContext } from 'react'
 import { MavRunScopeContext, selectIndex, selectStep, useScopeSelector } from './context'
 import type { MavPanelState } from './Panel'
+import type { MavUpdateLane } from './runView'
 
 /** Where a panel's data comes from and what to show while there is none. */
 export interface PanelSource {
@@ -28,20 +29,24 @@ function waitingMessage(phase: MavRunState['phase']): string {
 
 /**
  * The step a built-in panel shows: its `step` prop when given (standalone use), otherwise the step
- * selected in the enclosing `MAVContainer`/`MavRunScope`.
+ * selected in the enclosing `MAVContainer`/`MavRunScope`, read in update `lane`.
  */
-export function usePanelSource(component: string, stepProp: MavStepEvent | null | undefined): PanelSource {
+export function usePanelSource(
+  component: string,
+  stepProp: MavStepEvent | null | undefined,
+  lane: MavUpdateLane = 0,
+): PanelSource {
   const context = useContext(MavRunScopeContext)
   const standalone = stepProp !== undefined
   if (!standalone && context === null) {
     throw new Error(`${component} must be used within <MAVContainer> or <MavRunScope>, or be given a \`step\` prop`)
   }
   const scope = standalone ? null : context
-  const scopedStep = useScopeSelector(scope, selectStep)
-  const scopedIndex = useScopeSelector(scope, selectIndex)
-  const status = useScopeSelector(scope, selectStatus)
-  const error = useScopeSelector(scope, selectError)
-  const phase = useScopeSelector(scope, selectPhase)
+  const scopedStep = useScopeSelector(scope, selectStep, lane)
+  const scopedIndex = useScopeSelector(scope, selectIndex, lane)
+  const status = useScopeSelector(scope, selectStatus, lane)
+  const error = useScopeSelector(scope, selectError, lane)
+  const phase = useScopeSelector(scope, selectPhase, lane)
 
   const step = standalone ? stepProp : scopedStep
   const index = standalone ? (stepProp?.step ?? -1) : scopedIndex
