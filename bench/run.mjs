@@ -29,11 +29,31 @@ const parts = [
   ],
   ['consumer bundle sizes', () => bundleSizes()],
 ]
-if (exists('packages/mav-server-py/bench/run_bench.py')) {
-  parts.push([
-    'backend (bundled model): ours vs generate vs openmav, wire bytes, first step, memory',
-    () => jsonPart('backend', '.venv/bin/python', ['packages/mav-server-py/bench/run_bench.py']),
-  ])
+/** The backend's own benchmark (bench_server.py), its figures renamed to the keys of the issue. */
+async function backend() {
+  const b = await jsonPart('backend', '.venv/bin/python', ['packages/mav-server-py/bench/bench_server.py'])
+  const spread = (d) => ({ min: d.min, median: d.median, repeats: b.repeats })
+  return {
+    wire_bytes_per_step: b.step_bytes_12_layer_cut.median,
+    wire_bytes_per_step_seed: b.seed_step_bytes,
+    backend_tokens: b.tokens,
+    backend_s_ours: b.ours_seconds.median,
+    backend_s_generate: b.generate_seconds.median,
+    backend_s_openmav: b.openmav_statefetcher_seconds,
+    first_step_ms: b.first_step_http_ms.median,
+    prompt_forward_ms: b.prompt_forward_ms.median,
+    backend_rss_mb: b.rss_mb.now,
+    details: {
+      wire_bytes_per_step: { ...b.step_bytes_12_layer_cut, note: 'SmolLM2 steps cut to 12 layers, top_n 20' },
+      backend_s_ours: spread(b.ours_seconds),
+      backend_s_generate: spread(b.generate_seconds),
+      first_step_ms: spread(b.first_step_http_ms),
+      prompt_forward_ms: spread(b.prompt_forward_ms),
+    },
+  }
+}
+if (exists('packages/mav-server-py/bench/bench_server.py')) {
+  parts.push(['backend (bundled model): ours vs generate vs openmav, wire bytes, first step, memory', backend])
 }
 if (exists('bench/render/run.mjs')) {
   parts.push(['render in Chromium', () => jsonPart('render', 'node', ['bench/render/run.mjs'])])
@@ -69,7 +89,7 @@ function machine() {
 function markdown(meta, figures, details, failures) {
   const rows = Object.entries(figures).map(([key, value]) => {
     const d = details[key]
-    const spread = d ? `${d.min} / ${d.median} / ${d.max} (${d.repeats}x)` : ''
+    const spread = d ? `${d.min} / ${d.median} / ${d.max ?? '-'} (${d.repeats}x)` : ''
     const goal = goals[key]
     const inputs = goal?.needs.map((k) => figures[k]) ?? []
     const verdict = !goal ? '' : inputs.every((v) => typeof v === 'number') ? goal.check(figures) : 'not measured'
