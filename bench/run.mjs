@@ -61,7 +61,9 @@ if (exists('bench/render/run.mjs')) {
 
 function version(command, args) {
   try {
-    return execFileSync(command, args, { cwd: root, env, encoding: 'utf8' }).trim().split('\n')[0]
+    return execFileSync(command, args, { cwd: root, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      .trim()
+      .split('\n')[0]
   } catch {
     return 'n/a'
   }
@@ -89,7 +91,9 @@ function machine() {
 function markdown(meta, figures, details, failures) {
   const rows = Object.entries(figures).map(([key, value]) => {
     const d = details[key]
-    const spread = d ? `${d.min} / ${d.median} / ${d.max ?? '-'} (${d.repeats}x)` : ''
+    const spread = d
+      ? `${d.min ?? '-'} / ${d.median ?? '-'} / ${d.max ?? '-'}${d.repeats ? ` (${d.repeats}x)` : ''}${d.note ? `; ${d.note}` : ''}`
+      : ''
     const goal = goals[key]
     const inputs = goal?.needs.map((k) => figures[k]) ?? []
     const verdict = !goal ? '' : inputs.every((v) => typeof v === 'number') ? goal.check(figures) : 'not measured'
