@@ -35,7 +35,7 @@ export const runRequestSchema = z.object({
   aggregation: z._default(aggregationSchema, 'l2'),
   /** Predictions per step, 1..100. Default 20. */
   top_n: z._default(z.int().check(z.gte(1), z.lte(MAX_TOP_N)), 20),
-  /** Wrap the prompt in the model's chat template. Default: the server decides (off for the reference server). */
+  /** Wrap the prompt in the model's chat template. Default: the server decides (the reference server: on when the model has one). */
   chat: z.optional(z.boolean()),
 })
 
