@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import torch
 
+from mav_server import engine
 from mav_server.config import BUNDLED_MODEL_ID
 from mav_server.detokenize import IncrementalDetokenizer
 from mav_server.engine import iter_steps
@@ -164,8 +165,11 @@ def test_incremental_detokenisation_never_splits_characters(
     assert "".join(deltas) == tokenizer.decode(ids)
 
 
-def test_one_forward_pass_per_token(tiny_registry: Any) -> None:
+@pytest.mark.parametrize("long_prompt", [False, True])
+def test_one_forward_pass_per_token(tiny_registry: Any, long_prompt: bool, monkeypatch: Any) -> None:
     loaded = tiny_registry.get(TINY_GPT2_ID)
+    if long_prompt:  # pretend the prompt's attention maps are too large to keep
+        monkeypatch.setattr(engine, "PROMPT_ATTENTION_BYTES", 0)
     calls: list[int] = []
     handle = loaded.model.register_forward_hook(lambda module, args, output: calls.append(args[0].shape[1]))
     try:
@@ -174,8 +178,10 @@ def test_one_forward_pass_per_token(tiny_registry: Any) -> None:
         list(iter_steps(loaded, prompt_ids, Sampler(request, loaded.device), "l2", 5))
     finally:
         handle.remove()
-    # The prompt (less its last token) once, then one single-token pass per new token.
-    assert calls == [len(prompt_ids) - 1] + [1] * 5
+    if long_prompt:  # a cache-only pass over the prompt less its last token, then one token per pass
+        assert calls == [len(prompt_ids) - 1] + [1] * 5
+    else:  # the whole prompt gives the first step, then one single-token pass per new token
+        assert calls == [len(prompt_ids)] + [1] * 4
 
 
 def test_bundled_model_id() -> None:

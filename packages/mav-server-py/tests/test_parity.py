@@ -10,7 +10,7 @@ import torch
 from openmav.converters.data_converter import DataConverter
 from openmav.processors.state_processor import StateProcessor
 
-from mav_server import metrics
+from mav_server import engine, metrics
 from mav_server.engine import RawStep, iter_steps
 from mav_server.protocol import EffectiveRequest
 from mav_server.sampling import Sampler
@@ -57,9 +57,15 @@ def test_real_model_matches_openmav(smol: Any, aggregation: str) -> None:
         sequence.append(step.token_id)
 
 
-@pytest.mark.parametrize("model", ["tiny", "smol"])
-def test_cached_steps_equal_full_recompute(model: str, tiny_registry: Any, request: Any) -> None:
+@pytest.mark.parametrize(
+    ("model", "split_prompt"), [("tiny", False), ("tiny", True), ("smol", False), ("smol", True)]
+)
+def test_cached_steps_equal_full_recompute(
+    model: str, split_prompt: bool, tiny_registry: Any, request: Any, monkeypatch: Any
+) -> None:
     loaded = tiny_registry.get(TINY_GPT2_ID) if model == "tiny" else request.getfixturevalue("smol")
+    if split_prompt:  # the long-prompt path: cache-only pass, then the prompt's last token alone
+        monkeypatch.setattr(engine, "PROMPT_ATTENTION_BYTES", 0)
     prompt_ids = loaded.tokenizer("Once upon a time, in a small village,")["input_ids"]
     ours = our_steps(loaded, prompt_ids, 5, "l2")
     sequence = list(prompt_ids)

@@ -1,9 +1,9 @@
 """The generation loop: one KV-cached forward pass per new token, one `step` event per token.
 
-The prompt (all but its last token) fills the cache once; then every forward pass feeds exactly one
-token (the prompt's last, then each chosen token) with `output_hidden_states` and `output_attentions`, so
-the hidden states and attention maps cover only the newest position and the per-step cost stays that of
-plain `model.generate`.
+The first forward pass covers the prompt (for a long prompt: a cache-only pass over all but its last
+token, then the last token alone); every later pass feeds exactly one new token with the KV cache and
+`output_hidden_states`/`output_attentions`, so the per-step cost stays that of plain `model.generate`.
+openmav's metrics read the newest position of those outputs.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -52,6 +53,23 @@ class RawStep:
     attention_entropy: np.ndarray
 
 
+PROMPT_ATTENTION_BYTES = 64 * 2**20
+"""Largest size of the prompt's attention maps (all layers, float32) kept for the first step."""
+
+
+def first_window_start(config: Any, prompt_length: int) -> int:
+    """Where the first forward pass with outputs starts.
+
+    0 (the whole prompt in one pass, no extra pass before the first step) when the prompt's attention
+    maps are small; otherwise the prompt's last token, after a cache-only pass over the rest, so that a
+    long prompt never holds every layer's full attention map at once. openmav reads only the newest
+    position either way.
+    """
+    text = config.get_text_config() if hasattr(config, "get_text_config") else config
+    maps = text.num_hidden_layers * text.num_attention_heads * prompt_length * prompt_length * 4
+    return 0 if maps <= PROMPT_ATTENTION_BYTES else prompt_length - 1
+
+
 def iter_steps(
     loaded: LoadedModel,
     prompt_ids: Sequence[int],
@@ -65,13 +83,14 @@ def iter_steps(
     sequence[0, : len(prompt_ids)] = torch.tensor(list(prompt_ids), dtype=torch.long)
     length = len(prompt_ids)
     cache = DynamicCache(config=model.config)
-    with torch.inference_mode():
-        if length > 1:
-            model(sequence[:, : length - 1], past_key_values=cache, use_cache=True)
+    start = first_window_start(model.config, length)
+    if start > 0:
+        with torch.inference_mode():
+            model(sequence[:, :start], past_key_values=cache, use_cache=True)
     for _ in range(max_new_tokens):
         with torch.inference_mode():
             out = model(
-                sequence[:, length - 1 : length],
+                sequence[:, start:length],
                 past_key_values=cache,
                 use_cache=True,
                 output_hidden_states=True,
@@ -89,6 +108,7 @@ def iter_steps(
             entropies = metrics.attention_entropies(attentions)
         sequence[0, length] = token_id
         length += 1
+        start = length - 1
         yield RawStep(token_id, logits[0], activations, entropies)
 
 
