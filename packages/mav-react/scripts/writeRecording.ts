@@ -1,22 +1,50 @@
 /**
- * Writes the recording that Storybook and the tests replay, from the deterministic synthetic run.
- * Replace `src/__fixtures__/smollm2-demo.mavrec.jsonl` with a real recording of the bundled model once
- * the Python backend can make one; nothing else needs to change.
+ * Records the run that Storybook and the tests replay: a real greedy run of the bundled
+ * SmolLM2-135M-Instruct through the reference backend (`.venv/bin/mav-server`, started here on a free
+ * loopback port and stopped afterwards), saved as `src/__fixtures__/smollm2-demo.mavrec.jsonl`.
  *
  *   pnpm --filter @mav/react fixtures
  */
+import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { parseRecording, serializeRecording } from '@mav/client'
-import { syntheticRun } from '../src/__fixtures__/syntheticRun'
+import { createMavClient, type MavEvent, parseRecording, serializeRecording } from '@mav/client'
 
+const root = fileURLToPath(new URL('../../../', import.meta.url))
 const target = fileURLToPath(new URL('../src/__fixtures__/smollm2-demo.mavrec.jsonl', import.meta.url))
-const text = serializeRecording(syntheticRun(), {
-  source: 'synthetic',
-  generator: 'packages/mav-react/scripts/writeRecording.ts',
+const request = {
+  prompt: 'The old lighthouse keeper climbed the stairs one last time, and',
+  max_new_tokens: 61,
+  temperature: 0,
+  chat: false,
+}
+
+const port = await new Promise<number>((resolve) => {
+  const probe = createServer().listen(0, '127.0.0.1', () => {
+    const { port } = probe.address() as { port: number }
+    probe.close(() => resolve(port))
+  })
 })
-  // A fixed timestamp keeps the file byte-identical across runs.
-  .replace(/"created_at":"[^"]*"/, '"created_at":"2026-01-01T00:00:00.000Z"')
-const { events } = parseRecording(text)
-writeFileSync(target, text)
-console.log(`wrote ${target}: ${events.length} events, ${(text.length / 1024).toFixed(1)} KiB`)
+const server = spawn(`${root}.venv/bin/mav-server`, ['--host', '127.0.0.1', '--port', String(port), '--preload'], {
+  stdio: 'inherit',
+  env: { ...process.env, HF_HUB_OFFLINE: '1' },
+})
+try {
+  const client = createMavClient({ baseUrl: `http://127.0.0.1:${port}/api` })
+  const deadline = Date.now() + 180_000
+  while (true) {
+    const health = await client.health().catch(() => null)
+    if (health?.loaded_models.length) break
+    if (Date.now() > deadline) throw new Error('mav-server did not load the model within 3 minutes')
+    await new Promise((resolve) => setTimeout(resolve, 500))
+  }
+  const events: MavEvent[] = []
+  for await (const event of client.run(request)) events.push(event)
+  const text = serializeRecording(events, { source: 'mav-server', model: 'smollm2-135m-instruct' })
+  const steps = parseRecording(text).events.filter((event) => event.type === 'step').length
+  writeFileSync(target, text)
+  console.log(`wrote ${target}: ${events.length} events, ${steps} steps, ${text.length} bytes`)
+} finally {
+  server.kill('SIGTERM')
+}

@@ -7,7 +7,7 @@ import recordingText from '../__fixtures__/smollm2-demo.mavrec.jsonl?raw'
 /** The golden SSE fixture shared with the client and server tests. */
 export const basicRunBytes = () => new TextEncoder().encode(basicRunSse)
 
-/** The events of the committed demo recording (61 steps of a 30-layer model). */
+/** The events of the committed demo recording (a real 61-step run of the bundled 30-layer model). */
 export function recordingEvents(): MavEvent[] {
   return parseRecording(recordingText).events
 }

@@ -102,9 +102,12 @@ describe('GeneratedTextPanel', () => {
     )
     const region = screen.getByRole('region', { name: 'Generated text' })
     const steps = stepsOf(events).slice(0, 2)
-    expect(region.querySelector('.mav-text-prompt')?.textContent).toBe('The printing press changed Europe because')
+    const meta = events.find((event) => event.type === 'meta')
+    const prompt = meta?.type === 'meta' ? meta.prompt_tokens.map((token) => token.text).join('') : ''
+    expect(prompt).toBe('The old lighthouse keeper climbed the stairs one last time, and')
+    expect(region.querySelector('.mav-text-prompt')?.textContent).toBe(prompt)
     expect(region.querySelector('.mav-text')?.textContent).toBe(
-      `The printing press changed Europe because${steps.map((step) => step.text_delta).join('')}`,
+      `${prompt}${steps.map((step) => step.text_delta).join('')}`,
     )
   })
 

@@ -2,7 +2,7 @@ import { createRunStore, type MavEvent, type MavRunStore, type MavStepEvent, par
 import recordingText from '../__fixtures__/smollm2-demo.mavrec.jsonl?raw'
 import { syntheticRun } from '../__fixtures__/syntheticRun'
 
-/** The demo recording: 61 steps of a 30-layer, 9-head model (synthetic until the backend records a real one). */
+/** The demo recording: a real 61-step greedy run of the bundled SmolLM2-135M-Instruct (30 layers, 9 heads). */
 export const recording: MavEvent[] = parseRecording(recordingText).events
 
 export const recordedSteps = recording.filter((event): event is MavStepEvent => event.type === 'step')
