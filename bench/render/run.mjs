@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { extname, join } from 'node:path'
 import { build } from 'esbuild'
 import { chromium } from 'playwright-core'
+import { chromiumLaunchOptions } from '../../scripts/chromium.mjs'
 import { root } from '../../scripts/lib.mjs'
 
 const args = process.argv.slice(2)
@@ -93,18 +94,7 @@ async function main() {
   try {
     await bundle(dir)
     server = await serve(dir)
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    })
+    browser = await chromium.launch(chromiumLaunchOptions())
     const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } })
     page.on('pageerror', (error) => console.error(`page error: ${error.message}`))
     await page.goto(`http://127.0.0.1:${server.address().port}/`)

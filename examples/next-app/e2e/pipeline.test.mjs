@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { chromium } from 'playwright-core'
+import { chromiumLaunchOptions } from '../../../scripts/chromium.mjs'
 import {
   APP_DIR,
   freePort,
@@ -26,17 +27,6 @@ import {
 const N_LAYERS = 30
 const MIN_TOKENS = 8
 const SCREENSHOTS = join(APP_DIR, 'e2e/screenshots')
-const CHROMIUM = process.env.MAV_CHROMIUM ?? '/usr/bin/chromium'
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-]
 // Long enough that the run is still going when the test presses Stop (greedy SmolLM2 on this prompt
 // does not reach its end token early), short enough to end by itself if Stop were broken.
 const PROMPT = 'Write a long story about a lighthouse keeper who finds a map in a bottle. Once upon a time'
@@ -139,7 +129,7 @@ describe('examples/next-app end to end (real backend, bundled model, Chromium)',
       waitForHttp(`${backendUrl}/api/health`, { proc: backend, timeoutMs: 180_000 }),
       waitForHttp(appUrl, { proc: app, timeoutMs: 60_000 }),
     ])
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+    browser = await chromium.launch(chromiumLaunchOptions())
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true })
     page = await context.newPage()
     page.on('pageerror', (error) => console.error(`[browser] ${error.message}`))

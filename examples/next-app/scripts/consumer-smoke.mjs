@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { parseArgs } from 'node:util'
 import { chromium } from 'playwright-core'
+import { chromiumLaunchOptions } from '../../../scripts/chromium.mjs'
 import { freePort, REPO_ROOT, run, startProcess, stopAll, stopAllOnExit, waitForHttp } from './lib/processes.mjs'
 
 const { values } = parseArgs({ options: { keep: { type: 'boolean', default: false } } })
@@ -261,10 +262,7 @@ async function main() {
       { cwd: app },
     )
     await waitForHttp(`http://127.0.0.1:${port}/`, { proc: preview, timeoutMs: 30_000 })
-    const browser = await chromium.launch({
-      executablePath: process.env.MAV_CHROMIUM ?? '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-    })
+    const browser = await chromium.launch(chromiumLaunchOptions())
     try {
       const page = await browser.newPage()
       const errors = []
