@@ -1,4 +1,4 @@
-import type { MavEvent } from '@mav/client'
+import { type MavEvent, runRequestSchema } from '@mav/client'
 
 /** A deterministic SmolLM2-shaped run (30 layers, 9 heads, top_n 20) of `steps` tokens, ~25 ms apart. */
 export function syntheticRun(steps: number, layers = 30): MavEvent[] {
@@ -16,18 +16,7 @@ export function syntheticRun(steps: number, layers = 30): MavEvent[] {
       run_id: 'bench',
       model: { id: 'synthetic', architecture: 'LlamaForCausalLM', n_layers: layers, n_heads: 9, vocab_size: 49152 },
       prompt_tokens: [{ id: 1, text: 'Bench' }],
-      request: {
-        prompt: 'Bench',
-        max_new_tokens: steps,
-        temperature: 0,
-        top_k: 50,
-        top_p: 1,
-        min_p: 0,
-        repetition_penalty: 1,
-        seed: 42,
-        aggregation: 'l2',
-        top_n: 20,
-      },
+      request: runRequestSchema.parse({ prompt: 'Bench', max_new_tokens: steps }),
     },
   ]
   for (let step = 0; step < steps; step++) {
