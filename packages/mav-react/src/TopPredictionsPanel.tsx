@@ -68,7 +68,13 @@ export const TopPredictionsPanel = forwardRef<HTMLElement, TopPredictionsPanelPr
                 <td className="mav-num mav-muted">{rank + 1}</td>
                 <td className="mav-token">
                   <code>{visibleWhitespace(prediction.text)}</code>
-                  {chosen && <span className="mav-chosen"> chosen</span>}
+                  {chosen && (
+                    // A check mark keeps the narrow token column for the token; readers hear "chosen".
+                    <span className="mav-chosen">
+                      <span aria-hidden="true">✓</span>
+                      <span className="mav-sr-only"> chosen</span>
+                    </span>
+                  )}
                 </td>
                 <td className="mav-num mav-prob">{formatPercent(prediction.prob)}</td>
                 <td className="mav-num">{formatValue(prediction.logit)}</td>

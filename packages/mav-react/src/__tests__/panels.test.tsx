@@ -27,7 +27,7 @@ describe('TopPredictionsPanel', () => {
           .map((cell) => cell.textContent),
       ),
     ).toEqual([
-      ['1', '␣world chosen', '50.00%', '12.50'],
+      ['1', '␣world✓ chosen', '50.00%', '12.50'],
       ['2', '↵', '25.00%', '11.81'],
       ['3', '␣the', '12.50%', '11.12'],
     ])
