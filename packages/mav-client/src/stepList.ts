@@ -25,7 +25,11 @@ export function stepListView<T>(buffer: readonly T[], length: number): StepList<
     length,
     at,
     last: () => at(-1),
-    slice: (start = 0, end = length) => buffer.slice(0, length).slice(start, end),
+    slice: (start = 0, end = length) => {
+      // Array#slice's index rules, bounded by this view's length (the buffer may be longer).
+      const bound = (i: number) => (i < 0 ? Math.max(length + i, 0) : Math.min(i, length))
+      return buffer.slice(bound(start), bound(end))
+    },
     toArray: () => buffer.slice(0, length),
     *[Symbol.iterator]() {
       for (let i = 0; i < length; i++) yield buffer[i] as T
