@@ -40,22 +40,28 @@ const VIRIDIS = [
   [253, 231, 37],
 ] as const
 
-let palette: string[] | undefined
-function colorOf(t: number): string {
+let palette: Uint8Array | undefined
+/** Viridis as 256 RGB triples, built on first use. */
+function viridis(): Uint8Array {
   if (palette === undefined) {
-    palette = Array.from({ length: 256 }, (_, i) => {
+    palette = new Uint8Array(256 * 3)
+    for (let i = 0; i < 256; i++) {
       const x = (i / 255) * (VIRIDIS.length - 1)
       const k = Math.min(VIRIDIS.length - 2, Math.floor(x))
-      const f = x - k
       const a = VIRIDIS[k] as readonly number[]
       const b = VIRIDIS[k + 1] as readonly number[]
-      const mix = (c: number) => Math.round((a[c] as number) + ((b[c] as number) - (a[c] as number)) * f)
-      return `rgb(${mix(0)},${mix(1)},${mix(2)})`
-    })
+      for (let c = 0; c < 3; c++) {
+        palette[i * 3 + c] = Math.round((a[c] as number) + ((b[c] as number) - (a[c] as number)) * (x - k))
+      }
+    }
   }
-  const index = Math.max(0, Math.min(255, Math.round((Number.isFinite(t) ? t : 0) * 255)))
-  return palette[index] as string
+  return palette
 }
+
+/** Longest a heatmap paints in one go, in ms. */
+const PAINT_BUDGET_MS = 2
+
+const paletteIndex = (t: number) => Math.max(0, Math.min(255, Math.round((Number.isFinite(t) ? Math.abs(t) : 0) * 255)))
 
 const valuesOf = (step: MavStepEvent, metric: MavHistoryMetric) =>
   metric === 'activations' ? step.activations : step.attention_entropy
@@ -71,7 +77,9 @@ const selectRows = (state: MavRunState, metric: MavHistoryMetric) => {
 
 /**
  * Draws one metric as a layers x steps heatmap on a canvas, outside React: it subscribes to the run
- * itself and paints only the columns of new steps, so a 2,000-step run costs one column per token.
+ * itself and writes only the pixels of new steps into an ImageData it keeps, then puts back just those
+ * columns. A replay can bring hundreds of steps in one frame; one fillRect per cell would queue tens of
+ * thousands of canvas commands that the compositor then rasterises inside that frame.
  * A full repaint happens only on resize, a new run, or more steps than the planned capacity.
  */
 function useHeatmap(
@@ -88,10 +96,15 @@ function useHeatmap(
     let drawn = 0
     let firstStep: MavStepEvent | undefined
     let layout = ''
-    // Read once, then kept by the ResizeObserver: reading clientWidth per token could force a layout.
-    let cssWidth = canvas.clientWidth || 300
+    let image: ImageData | null = null
+    let pending = 0
+    // The width comes from the ResizeObserver, which reports after layout: reading clientWidth here
+    // would force a layout of the whole container in the frame that mounts it.
+    const observing = typeof ResizeObserver === 'function'
+    let cssWidth = observing ? 0 : canvas.clientWidth || 300
 
     const paint = () => {
+      if (cssWidth <= 0) return
       const state = scope.view.getSnapshot()
       const steps = state.steps
       const capacity = selectCapacity(state)
@@ -100,39 +113,64 @@ function useHeatmap(
       const width = Math.max(1, Math.round(cssWidth * ratio))
       const height = Math.max(1, Math.round(rows * rowHeight * ratio))
       const key = `${width}x${height}:${capacity}:${rows}`
-      if (key !== layout || steps.at(0) !== firstStep || steps.length < drawn) {
+      if (key !== layout || steps.at(0) !== firstStep || steps.length < drawn || image === null) {
         layout = key
         firstStep = steps.at(0)
         drawn = 0
         canvas.width = width
         canvas.height = height
-        context.clearRect(0, 0, width, height)
+        image = context.createImageData(width, height)
       }
-      if (rows === 0) return
+      if (rows === 0 || drawn >= steps.length) return
+      const pixels = image.data
+      const colors = viridis()
       const rowPixels = height / rows
-      for (let i = drawn; i < steps.length; i++) {
+      const left = Math.floor((drawn * width) / capacity)
+      let right = left
+      const started = performance.now()
+      let i = drawn
+      for (; i < steps.length; i++) {
+        // Many steps at once (a replay arriving in one go, a resize) are painted over several frames.
+        if ((i - drawn) % 32 === 31 && performance.now() - started > PAINT_BUDGET_MS) break
         const step = steps.at(i) as MavStepEvent
-        const x0 = Math.floor((i * width) / capacity)
-        const x1 = Math.max(x0 + 1, Math.floor(((i + 1) * width) / capacity))
+        const x0 = Math.min(width - 1, Math.floor((i * width) / capacity))
+        const x1 = Math.min(width, Math.max(x0 + 1, Math.floor(((i + 1) * width) / capacity)))
+        right = Math.max(right, x1)
         const normalised = applyScaling(valuesOf(step, metric), scale, 1)
         for (let row = 0; row < rows; row++) {
-          context.fillStyle = colorOf(Math.abs(normalised[row] ?? 0))
+          const color = paletteIndex(normalised[row] ?? 0) * 3
           const y0 = Math.floor(row * rowPixels)
-          context.fillRect(x0, y0, x1 - x0, Math.max(1, Math.floor((row + 1) * rowPixels) - y0))
+          const y1 = Math.min(height, Math.max(y0 + 1, Math.floor((row + 1) * rowPixels)))
+          for (let y = y0; y < y1; y++) {
+            for (let x = x0; x < x1; x++) {
+              const at = (y * width + x) * 4
+              pixels[at] = colors[color] as number
+              pixels[at + 1] = colors[color + 1] as number
+              pixels[at + 2] = colors[color + 2] as number
+              pixels[at + 3] = 255
+            }
+          }
         }
       }
-      drawn = steps.length
+      drawn = i
+      if (right > left) context.putImageData(image, 0, 0, left, 0, right - left, height)
+      if (drawn < steps.length && pending === 0) pending = requestAnimationFrame(continuePaint)
+    }
+    const continuePaint = () => {
+      pending = 0
+      paint()
     }
 
     paint()
     const unsubscribe = scope.view.subscribe(paint)
     let observer: ResizeObserver | undefined
-    if (typeof ResizeObserver === 'function') {
+    if (observing) {
       observer = new ResizeObserver((entries) => {
         const width = entries[0]?.contentRect.width
         if (width !== undefined && width > 0 && width !== cssWidth) {
           cssWidth = width
-          paint()
+          // In the next frame: this one is already laying out and painting a resize or a mount.
+          if (pending === 0) pending = requestAnimationFrame(continuePaint)
         }
       })
       observer.observe(canvas)
@@ -140,6 +178,7 @@ function useHeatmap(
     return () => {
       unsubscribe()
       observer?.disconnect()
+      if (pending !== 0) cancelAnimationFrame(pending)
     }
   }, [canvasRef, scope, metric, scale, rowHeight])
 }

@@ -1,7 +1,7 @@
 import { createRunStore, type MavEvent, type MavRunStore } from '@mav/client'
 import { type ReactNode, useEffect, useMemo, useRef, useState } from 'react'
 import { MavRunScopeContext, type MavRunScopeValue } from './context'
-import { type MavUpdateMode, runView } from './runView'
+import { MAV_UPDATE_LANES, type MavUpdateLane, type MavUpdateMode, type RunView, runView } from './runView'
 import { createSelection } from './selection'
 
 /** Where a scope's run comes from and which step it shows. */
@@ -60,10 +60,10 @@ export function useRunScopeValue({
     })
   }, [store, selection, controlled])
 
-  return useMemo(
-    () => ({ store, view: runView(store, updates, 0), laneView: runView(store, updates, 1), selection }),
-    [store, updates, selection],
-  )
+  return useMemo(() => {
+    const lanes = Array.from({ length: MAV_UPDATE_LANES }, (_, lane) => runView(store, updates, lane as MavUpdateLane))
+    return { store, view: lanes[0] as RunView, lanes, selection }
+  }, [store, updates, selection])
 }
 
 /**

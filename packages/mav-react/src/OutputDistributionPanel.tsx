@@ -69,70 +69,78 @@ function DistributionChart({ bins, height }: DistributionChartProps) {
   const hostRef = useRef<HTMLDivElement>(null)
   const chartRef = useRef<uPlot | null>(null)
   const binsRef = useRef(bins)
+  const lastData = useRef<MavDistributionBin[] | null>(null)
   binsRef.current = bins
   const count = bins.length
 
   useEffect(() => {
     const host = hostRef.current
     if (host === null) return
-    let colors = readColors(host)
-    const xs = Array.from({ length: count }, (_, i) => i)
-    const options: uPlot.Options = {
-      width: Math.max(60, host.clientWidth || 280),
-      height,
-      legend: { show: false },
-      cursor: { show: false },
-      select: { show: false, left: 0, top: 0, width: 0, height: 0 },
-      padding: [4, 0, 0, 0],
-      scales: {
-        x: { time: false, range: [-0.5, count - 0.5] },
-        y: { range: (_u, _min, max) => [0, yTop(max)] },
-      },
-      axes: [{ show: false }, { show: false }],
-      series: [
-        {},
-        {
-          label: 'Probability mass',
-          fill: () => colors.bar,
-          stroke: () => colors.bar,
-          width: 0,
-          points: { show: false },
-          paths: uPlot.paths.bars?.({ size: [0.8, 64] }),
+    let chart: uPlot | null = null
+    let colors: ChartColors = { bar: '' }
+    const create = (width: number) => {
+      colors = readColors(host)
+      const options: uPlot.Options = {
+        width: Math.max(60, width),
+        height,
+        legend: { show: false },
+        cursor: { show: false },
+        select: { show: false, left: 0, top: 0, width: 0, height: 0 },
+        padding: [4, 0, 0, 0],
+        scales: {
+          x: { time: false, range: [-0.5, count - 0.5] },
+          y: { range: (_u, _min, max) => [0, yTop(max)] },
         },
-      ],
+        axes: [{ show: false }, { show: false }],
+        series: [
+          {},
+          {
+            label: 'Probability mass',
+            fill: () => colors.bar,
+            stroke: () => colors.bar,
+            width: 0,
+            points: { show: false },
+            paths: uPlot.paths.bars?.({ size: [0.8, 64] }),
+          },
+        ],
+      }
+      const bins = binsRef.current
+      chart = new uPlot(options, [bins.map((_, i) => i), bins.map((bin) => bin.sum)], host)
+      chartRef.current = chart
+      lastData.current = bins
     }
-    const data: uPlot.AlignedData = [xs, binsRef.current.map((bin) => bin.sum)]
-    const chart = new uPlot(options, data, host)
-    chartRef.current = chart
     let observer: ResizeObserver | undefined
     if (typeof ResizeObserver === 'function') {
+      // The chart is made in the first report, after layout: reading the host's width or the theme's
+      // colours before it would force a layout and style pass of the whole container in its first frame.
       observer = new ResizeObserver((entries) => {
         const width = Math.round(entries[0]?.contentRect.width ?? 0)
-        if (width > 0 && width !== chart.width) chart.setSize({ width, height })
+        if (width <= 0) return
+        if (chart === null) create(width)
+        else if (width !== chart.width) chart.setSize({ width, height })
       })
       observer.observe(host)
+    } else {
+      create(host.clientWidth || 280)
     }
     const unwatch = watchTheme(host, () => {
+      if (chart === null) return
       colors = readColors(host)
       chart.redraw(false)
     })
     return () => {
       unwatch()
       observer?.disconnect()
-      chart.destroy()
+      chart?.destroy()
       chartRef.current = null
+      lastData.current = null
     }
   }, [count, height])
 
-  const lastData = useRef<MavDistributionBin[] | null>(null)
   useEffect(() => {
     const chart = chartRef.current
-    // The first data went in with the constructor.
-    if (chart === null || lastData.current === null) {
-      lastData.current = bins
-      return
-    }
-    if (lastData.current === bins) return
+    // Before the chart exists, the constructor takes the newest bins.
+    if (chart === null || lastData.current === bins) return
     lastData.current = bins
     chart.setData([bins.map((_, i) => i), bins.map((bin) => bin.sum)], true)
   }, [bins])
@@ -167,7 +175,7 @@ export const OutputDistributionPanel = forwardRef<HTMLElement, OutputDistributio
     { step: stepProp, bins: binCount = 20, chartHeight = 160, title = 'Output distribution', ...rest },
     ref,
   ) {
-    const source = usePanelSource('OutputDistributionPanel', stepProp, 1)
+    const source = usePanelSource('OutputDistributionPanel', stepProp, 2)
     const step = source.step
     const bins = useMemo(() => highestFirst(step, binCount), [step, binCount])
     const mass = step ? step.distribution.top_probs.reduce((sum, p) => sum + p, 0) : 0

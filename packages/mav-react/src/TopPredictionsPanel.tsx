@@ -63,7 +63,6 @@ export const TopPredictionsPanel = forwardRef<HTMLElement, TopPredictionsPanelPr
                 data-rank={rank + 1}
                 data-token-id={prediction.id}
                 data-chosen={chosen || undefined}
-                style={{ '--mav-p': prediction.prob } as CSSProperties}
               >
                 <td className="mav-num mav-muted">{rank + 1}</td>
                 <td className="mav-token">
@@ -76,7 +75,10 @@ export const TopPredictionsPanel = forwardRef<HTMLElement, TopPredictionsPanelPr
                     </span>
                   )}
                 </td>
-                <td className="mav-num mav-prob">{formatPercent(prediction.prob)}</td>
+                {/* The bar's length is set on the cell alone: on the row, every cell would restyle. */}
+                <td className="mav-num mav-prob" style={{ '--mav-p': prediction.prob } as CSSProperties}>
+                  {formatPercent(prediction.prob)}
+                </td>
                 <td className="mav-num">{formatValue(prediction.logit)}</td>
               </tr>
             )

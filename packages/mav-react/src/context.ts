@@ -9,8 +9,8 @@ export interface MavRunScopeValue {
   store: MavRunStore
   /** The (frame-batched) view of `store` that components subscribe to: lane 0. */
   view: RunView
-  /** The same for lane 1, updated in the frames between lane 0's (see `MavUpdateLane`). */
-  laneView: RunView
+  /** The view of each lane; the lanes are updated in turns (see `MavUpdateLane`). `lanes[0]` is `view`. */
+  lanes: readonly RunView[]
   /** Which step the panels show; `null` follows the newest. */
   selection: SelectionStore
 }
@@ -44,7 +44,7 @@ export function useScopeSelector<T>(
   selector: (state: MavRunState, selected: number | null) => T,
   lane: MavUpdateLane = 0,
 ): T {
-  const view = scope === null ? null : lane === 1 ? scope.laneView : scope.view
+  const view = scope === null ? null : (scope.lanes[lane] ?? scope.view)
   const subscribe = useCallback(
     (listener: () => void) => {
       if (scope === null || view === null) return () => {}

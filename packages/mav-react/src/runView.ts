@@ -8,12 +8,15 @@ import type { MavRunState, MavRunStore } from '@mav/client'
 export type MavUpdateMode = 'frame' | 'sync'
 
 /**
- * Which of two alternating frames a subscriber is updated in. Updating every panel of a 30-layer model
+ * Which of the frames taking turns a subscriber is updated in. Updating every panel of a 30-layer model
  * in one frame costs more than a 60 Hz frame on a slow machine (mostly layout of the changed numbers),
- * so in `frame` mode the panels are split in two lanes and a frame updates one lane: each lane still
- * sees every change, one frame apart at most. In `sync` mode both lanes are the store itself.
+ * so in `frame` mode the panels are spread over three lanes and a frame updates one lane: each lane
+ * still sees every change, at most two frames after the others. In `sync` mode every lane is the store.
  */
-export type MavUpdateLane = 0 | 1
+export type MavUpdateLane = 0 | 1 | 2
+
+/** How many lanes take turns. */
+export const MAV_UPDATE_LANES = 3
 
 /** The read side of a run store that React subscribes to: `subscribe` + `getSnapshot`. */
 export interface RunView {
@@ -35,9 +38,9 @@ interface Lane extends RunView {
 }
 
 /** Views of `store`, one per lane, that together update at most one lane per frame. */
-function createFrameViews(store: MavRunStore, schedule: Schedule): readonly [RunView, RunView] {
+function createFrameViews(store: MavRunStore, schedule: Schedule): readonly RunView[] {
   let scheduled = false
-  let next: MavUpdateLane = 0
+  let next = 0
   let subscribers = 0
   let unsubscribe: (() => void) | null = null
 
@@ -49,10 +52,10 @@ function createFrameViews(store: MavRunStore, schedule: Schedule): readonly [Run
   // Each frame flushes one stale lane, taking turns, and asks for another frame while one is stale.
   const frame = () => {
     scheduled = false
-    const order = next === 0 ? [lanes[0], lanes[1]] : [lanes[1], lanes[0]]
-    for (const lane of order) {
-      if (lane.flush()) {
-        next = lane === lanes[0] ? 1 : 0
+    for (let turn = 0; turn < lanes.length; turn++) {
+      const index = (next + turn) % lanes.length
+      if ((lanes[index] as Lane).flush()) {
+        next = (index + 1) % lanes.length
         break
       }
     }
@@ -67,6 +70,8 @@ function createFrameViews(store: MavRunStore, schedule: Schedule): readonly [Run
         const latest = store.getSnapshot()
         if (latest === snapshot) return false
         snapshot = latest
+        // A lane nobody reads does not spend a frame.
+        if (listeners.size === 0) return false
         for (const listener of listeners) listener()
         return true
       },
@@ -87,11 +92,11 @@ function createFrameViews(store: MavRunStore, schedule: Schedule): readonly [Run
       getSnapshot: () => (listeners.size === 0 ? store.getSnapshot() : snapshot),
     }
   }
-  const lanes = [lane(), lane()] as const
+  const lanes: Lane[] = Array.from({ length: MAV_UPDATE_LANES }, lane)
   return lanes
 }
 
-const frameViews = new WeakMap<MavRunStore, readonly [RunView, RunView]>()
+const frameViews = new WeakMap<MavRunStore, readonly RunView[]>()
 
 /**
  * The shared view of `store` for `mode` and `lane`: every component of one store shares one frame
@@ -104,5 +109,5 @@ export function runView(store: MavRunStore, mode: MavUpdateMode = 'frame', lane:
     views = createFrameViews(store, scheduleFrame)
     frameViews.set(store, views)
   }
-  return views[lane]
+  return views[lane] as RunView
 }

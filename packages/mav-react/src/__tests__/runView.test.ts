@@ -26,30 +26,45 @@ describe('runView', () => {
 
   it('updates one lane per frame, taking turns, and every lane sees the newest snapshot', async () => {
     const store = createRunStore()
-    const [first, second] = [runView(store, 'frame', 0), runView(store, 'frame', 1)]
-    expect(second).not.toBe(first)
-    const seen: string[] = []
-    const off = [first.subscribe(() => seen.push('lane0')), second.subscribe(() => seen.push('lane1'))]
+    const views = [0, 1, 2].map((lane) => runView(store, 'frame', lane as 0 | 1 | 2))
+    expect(new Set(views).size).toBe(3)
+    const seen: number[] = []
+    const off = views.map((view, lane) => view.subscribe(() => seen.push(lane)))
     const frame = () => new Promise((resolve) => requestAnimationFrame(resolve))
     const events = recordingEvents()
     store.dispatch(events[0] as never)
     await frame()
-    expect(seen).toEqual(['lane0'])
-    expect(second.getSnapshot()).not.toBe(store.getSnapshot())
+    expect(seen).toEqual([0])
+    expect(views[1]?.getSnapshot()).not.toBe(store.getSnapshot())
     await frame()
-    expect(seen).toEqual(['lane0', 'lane1'])
-    expect(second.getSnapshot()).toBe(store.getSnapshot())
-    // A change every frame: the lanes alternate, so no frame updates both.
+    await frame()
+    expect(seen).toEqual([0, 1, 2])
+    for (const view of views) expect(view.getSnapshot()).toBe(store.getSnapshot())
+    // A change every frame: the lanes take turns, so no frame updates two.
     seen.length = 0
-    for (const event of events.slice(1, 5)) {
+    for (const event of events.slice(1, 6)) {
       store.dispatch(event)
       await frame()
     }
-    expect(seen).toEqual(['lane0', 'lane1', 'lane0', 'lane1'])
+    expect(seen).toEqual([0, 1, 2, 0, 1])
     await frame()
     await frame()
-    expect(first.getSnapshot()).toBe(store.getSnapshot())
-    expect(second.getSnapshot()).toBe(store.getSnapshot())
+    for (const view of views) expect(view.getSnapshot()).toBe(store.getSnapshot())
     for (const unsubscribe of off) unsubscribe()
+  })
+
+  it('skips lanes nobody reads', async () => {
+    const store = createRunStore()
+    const [first, , third] = [0, 1, 2].map((lane) => runView(store, 'frame', lane as 0 | 1 | 2))
+    const seen: string[] = []
+    const off = [first?.subscribe(() => seen.push('first')), third?.subscribe(() => seen.push('third'))]
+    const frame = () => new Promise((resolve) => requestAnimationFrame(resolve))
+    const events = recordingEvents()
+    for (const event of events.slice(0, 4)) {
+      store.dispatch(event)
+      await frame()
+    }
+    expect(seen).toEqual(['first', 'third', 'first', 'third'])
+    for (const unsubscribe of off) unsubscribe?.()
   })
 })
