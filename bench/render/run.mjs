@@ -15,7 +15,7 @@ const args = process.argv.slice(2)
 const quick = args.includes('--quick')
 const jsonPath = args.includes('--json') ? args[args.indexOf('--json') + 1] : undefined
 const steps = quick ? 200 : 2000
-const repeats = quick ? 1 : 5
+const repeats = quick ? 1 : 10
 const scrubs = quick ? 5 : 40
 // --trace FILE: record a Chrome performance trace of one container run and print where frame time goes.
 const tracePath = args.includes('--trace') ? args[args.indexOf('--trace') + 1] : undefined
@@ -114,18 +114,22 @@ async function main() {
     page.on('pageerror', (error) => console.error(`page error: ${error.message}`))
     await page.goto(`http://127.0.0.1:${server.address().port}/`)
     await page.waitForFunction(() => document.title === 'ready')
-    if (tracePath) {
-      await browser.startTracing(page, { path: tracePath, screenshots: false })
-      await page.evaluate(([s]) => window.mavBench.run('container', s, 0, 0), [steps])
-      await browser.stopTracing()
-      summarizeTrace(tracePath)
-    }
     const runOnce = (mode, steps, scrubs, minMs) =>
       page.evaluate(([m, s, k, t]) => window.mavBench.run(m, s, k, t), [mode, steps, scrubs, minMs])
     // One unmeasured pass of each page first: the first run also measures the JIT compiling the panels.
     const warm = await runOnce('container', steps, 0, 0)
     await runOnce('baseline', steps, 0, warm.feedMs)
+    if (tracePath) {
+      await browser.startTracing(page, { path: tracePath, screenshots: false })
+      await runOnce('container', steps, 0, 0)
+      await browser.stopTracing()
+      summarizeTrace(tracePath)
+    }
     const frames = { container: [], baseline: [] }
+    // The first frames of a run mount the panels (one update lane each); the rest update them.
+    const MOUNT_FRAMES = 3
+    const mountFrames = []
+    const laterFrames = []
     const p95 = { container: [], baseline: [] }
     const scrub = []
     for (let r = 0; r < repeats; r++) {
@@ -134,6 +138,10 @@ async function main() {
         const result = await runOnce(mode, steps, scrubs, containerMs)
         containerMs = result.feedMs
         frames[mode].push(...result.frames)
+        if (mode === 'container') {
+          mountFrames.push(...result.frames.slice(0, MOUNT_FRAMES))
+          laterFrames.push(...result.frames.slice(MOUNT_FRAMES))
+        }
         if (printFrames) console.log(`${mode} frames (ms): ${result.frames.map((f) => f.toFixed(0)).join(' ')}`)
         p95[mode].push(percentile(result.frames, 95))
         scrub.push(...result.scrub)
@@ -151,7 +159,16 @@ async function main() {
       render_p95_frame_ms_baseline: round(percentile(frames.baseline, 95)),
       scrub_ms_p95: round(percentile(scrub, 95)),
       details: {
-        render_p95_frame_ms: { ...spread(p95.container), frames: frames.container.length },
+        render_p95_frame_ms: {
+          ...spread(p95.container),
+          frames: frames.container.length,
+          note:
+            `p95 of all ${frames.container.length} frames of ${repeats} runs (spread: per run); median frame ` +
+            `${round(percentile(frames.container, 50))} ms; ${over(frames.container, 16.7)} frames over 16.7 ms, ` +
+            `${over(mountFrames, 16.7)} of them among each run's first ${MOUNT_FRAMES} (mounting the panels); ` +
+            `p95 after those ${round(percentile(laterFrames, 95))} ms`,
+        },
+        render_p95_frame_ms_after_mount: round(percentile(laterFrames, 95)),
         render_p95_frame_ms_baseline: { ...spread(p95.baseline), frames: frames.baseline.length },
         render_frames_over_16_7_ms: over(frames.container, 16.7),
         render_frame_ms_median: round(percentile(frames.container, 50)),

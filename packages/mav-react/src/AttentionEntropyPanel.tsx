@@ -24,7 +24,7 @@ export const AttentionEntropyPanel = forwardRef<HTMLElement, AttentionEntropyPan
   { step: stepProp, scale = 'linear', maxBarLength = 20, title = 'Attention entropy', ...rest },
   ref,
 ) {
-  const source = usePanelSource('AttentionEntropyPanel', stepProp, 1)
+  const source = usePanelSource('AttentionEntropyPanel', stepProp, 2)
   return (
     <Panel
       ref={ref}

@@ -24,7 +24,7 @@ export const MlpActivationsPanel = forwardRef<HTMLElement, MlpActivationsPanelPr
   { step: stepProp, scale = 'linear', maxBarLength = 20, title = 'MLP activations', ...rest },
   ref,
 ) {
-  const source = usePanelSource('MlpActivationsPanel', stepProp, 2)
+  const source = usePanelSource('MlpActivationsPanel', stepProp, 3)
   return (
     <Panel
       ref={ref}

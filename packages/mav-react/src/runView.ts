@@ -1,4 +1,5 @@
 import type { MavRunState, MavRunStore } from '@mav/client'
+import { createLanePacer, type LanePacer } from './lanePacer'
 
 /**
  * When React hears about store changes. `frame` batches them to one notification per animation frame
@@ -8,15 +9,16 @@ import type { MavRunState, MavRunStore } from '@mav/client'
 export type MavUpdateMode = 'frame' | 'sync'
 
 /**
- * Which of the frames taking turns a subscriber is updated in. Updating every panel of a 30-layer model
- * in one frame costs more than a 60 Hz frame on a slow machine (mostly layout of the changed numbers),
- * so in `frame` mode the panels are spread over three lanes and a frame updates one lane: each lane
- * still sees every change, at most two frames after the others. In `sync` mode every lane is the store.
+ * Which update lane a subscriber is in. Updating every panel of a 30-layer model in one frame costs
+ * more than a 60 Hz frame on a slow machine (mostly layout of the changed numbers), so in `frame` mode
+ * the panels are spread over four lanes and a frame updates as many lanes, taking turns, as recent
+ * frames show it has time for: all of them on a fast machine, one on a slow one. Each lane still sees
+ * every change, at most three frames after the others. In `sync` mode every lane is the store.
  */
-export type MavUpdateLane = 0 | 1 | 2
+export type MavUpdateLane = 0 | 1 | 2 | 3
 
 /** How many lanes take turns. */
-export const MAV_UPDATE_LANES = 3
+export const MAV_UPDATE_LANES = 4
 
 /** The read side of a run store that React subscribes to: `subscribe` + `getSnapshot`. */
 export interface RunView {
@@ -24,9 +26,9 @@ export interface RunView {
   getSnapshot(): MavRunState
 }
 
-type Schedule = (flush: () => void) => void
+export type Schedule = (flush: () => void) => void
 
-const scheduleFrame: Schedule = (flush) => {
+export const scheduleFrame: Schedule = (flush) => {
   if (typeof requestAnimationFrame === 'function') requestAnimationFrame(flush)
   else setTimeout(flush, 16)
 }
@@ -37,8 +39,11 @@ interface Lane extends RunView {
   stale(): boolean
 }
 
-/** Views of `store`, one per lane, that together update at most one lane per frame. */
-function createFrameViews(store: MavRunStore, schedule: Schedule): readonly RunView[] {
+/**
+ * Views of `store`, one per lane; a frame updates as many lanes as `pacer` allows, taking turns.
+ * Exported for tests; `runView` is the API.
+ */
+export function createFrameViews(store: MavRunStore, schedule: Schedule, pacer: LanePacer): readonly RunView[] {
   let scheduled = false
   let next = 0
   let subscribers = 0
@@ -49,16 +54,21 @@ function createFrameViews(store: MavRunStore, schedule: Schedule): readonly RunV
     scheduled = true
     schedule(frame)
   }
-  // Each frame flushes one stale lane, taking turns, and asks for another frame while one is stale.
+  // Each frame flushes up to `pacer.perFrame()` stale lanes, taking turns, and asks for another frame
+  // while one is stale.
   const frame = () => {
     scheduled = false
-    for (let turn = 0; turn < lanes.length; turn++) {
+    const started = performance.now()
+    const budget = pacer.perFrame()
+    let flushed = 0
+    for (let turn = 0; turn < lanes.length && flushed < budget; turn++) {
       const index = (next + turn) % lanes.length
       if ((lanes[index] as Lane).flush()) {
+        flushed++
         next = (index + 1) % lanes.length
-        break
       }
     }
+    pacer.measure(started, flushed)
     if (lanes.some((lane) => lane.stale())) onChange()
   }
 
@@ -106,7 +116,7 @@ export function runView(store: MavRunStore, mode: MavUpdateMode = 'frame', lane:
   if (mode === 'sync') return store
   let views = frameViews.get(store)
   if (views === undefined) {
-    views = createFrameViews(store, scheduleFrame)
+    views = createFrameViews(store, scheduleFrame, createLanePacer(MAV_UPDATE_LANES))
     frameViews.set(store, views)
   }
   return views[lane] as RunView

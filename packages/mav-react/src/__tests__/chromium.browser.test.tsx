@@ -111,13 +111,11 @@ describe('in Chromium', () => {
     let chartCanvas: Element | null = null
     const putImageData = CanvasRenderingContext2D.prototype.putImageData
     const heatmapPuts: number[] = []
-    CanvasRenderingContext2D.prototype.putImageData = function (
-      this: CanvasRenderingContext2D,
-      ...args: Parameters<CanvasRenderingContext2D['putImageData']>
-    ) {
-      if (this.canvas === document.querySelector('.mav-heatmap-canvas')) heatmapPuts.push(args[5] ?? args[0].width)
+    CanvasRenderingContext2D.prototype.putImageData = function (this: CanvasRenderingContext2D, ...args: unknown[]) {
+      const [image, , , , , width] = args as [ImageData, number, number, number, number, number | undefined]
+      if (this.canvas === document.querySelector('.mav-heatmap-canvas')) heatmapPuts.push(width ?? image.width)
       return putImageData.apply(this, args as never)
-    }
+    } as typeof putImageData
     await new Promise<void>((resolve) => {
       const frame = (time: number) => {
         frames.push(time)

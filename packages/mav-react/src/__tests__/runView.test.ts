@@ -1,7 +1,13 @@
 import { createRunStore } from '@mav/client'
 import { describe, expect, it, vi } from 'vitest'
-import { runView } from '../runView'
+import { createLanePacer, type LanePacer } from '../lanePacer'
+import { createFrameViews, type MavUpdateLane, runView, scheduleFrame } from '../runView'
 import { recordingEvents } from './helpers'
+
+const frame = () => new Promise((resolve) => requestAnimationFrame(resolve))
+async function frames(count: number) {
+  for (let i = 0; i < count; i++) await frame()
+}
 
 describe('runView', () => {
   it('notifies once per frame with the newest snapshot, and is shared per store', async () => {
@@ -24,47 +30,106 @@ describe('runView', () => {
     expect(view.getSnapshot()).toBe(store.getSnapshot())
   })
 
-  it('updates one lane per frame, taking turns, and every lane sees the newest snapshot', async () => {
+  it('with one lane per frame, the lanes take turns and every lane sees the newest snapshot', async () => {
     const store = createRunStore()
-    const views = [0, 1, 2].map((lane) => runView(store, 'frame', lane as 0 | 1 | 2))
-    expect(new Set(views).size).toBe(3)
+    const oneLane: LanePacer = { perFrame: () => 1, measure: () => {} }
+    const views = createFrameViews(store, scheduleFrame, oneLane)
     const seen: number[] = []
     const off = views.map((view, lane) => view.subscribe(() => seen.push(lane)))
-    const frame = () => new Promise((resolve) => requestAnimationFrame(resolve))
     const events = recordingEvents()
     store.dispatch(events[0] as never)
     await frame()
     expect(seen).toEqual([0])
     expect(views[1]?.getSnapshot()).not.toBe(store.getSnapshot())
-    await frame()
-    await frame()
-    expect(seen).toEqual([0, 1, 2])
+    await frames(3)
+    expect(seen).toEqual([0, 1, 2, 3])
     for (const view of views) expect(view.getSnapshot()).toBe(store.getSnapshot())
     // A change every frame: the lanes take turns, so no frame updates two.
     seen.length = 0
-    for (const event of events.slice(1, 6)) {
+    for (const event of events.slice(1, 7)) {
       store.dispatch(event)
       await frame()
     }
-    expect(seen).toEqual([0, 1, 2, 0, 1])
-    await frame()
-    await frame()
+    expect(seen).toEqual([0, 1, 2, 3, 0, 1])
+    await frames(3)
     for (const view of views) expect(view.getSnapshot()).toBe(store.getSnapshot())
     for (const unsubscribe of off) unsubscribe()
   })
 
   it('skips lanes nobody reads', async () => {
     const store = createRunStore()
-    const [first, , third] = [0, 1, 2].map((lane) => runView(store, 'frame', lane as 0 | 1 | 2))
+    const oneLane: LanePacer = { perFrame: () => 1, measure: () => {} }
+    const [first, , third] = createFrameViews(store, scheduleFrame, oneLane)
     const seen: string[] = []
     const off = [first?.subscribe(() => seen.push('first')), third?.subscribe(() => seen.push('third'))]
-    const frame = () => new Promise((resolve) => requestAnimationFrame(resolve))
-    const events = recordingEvents()
-    for (const event of events.slice(0, 4)) {
+    for (const event of recordingEvents().slice(0, 4)) {
       store.dispatch(event)
       await frame()
     }
     expect(seen).toEqual(['first', 'third', 'first', 'third'])
     for (const unsubscribe of off) unsubscribe?.()
+  })
+
+  it('updates several lanes in the same frame once frames prove cheap', async () => {
+    const store = createRunStore()
+    const views = [0, 1, 2, 3].map((lane) => runView(store, 'frame', lane as MavUpdateLane))
+    const seen: number[][] = []
+    const off = views.map((view, lane) => view.subscribe(() => seen.at(-1)?.push(lane)))
+    for (const event of recordingEvents().slice(0, 12)) {
+      seen.push([])
+      store.dispatch(event)
+      await frame()
+      // What the first frame after the change updated; later frames catch up on the other lanes.
+      seen.push([])
+      await frames(4)
+    }
+    const firstFrames = seen.filter((_, i) => i % 2 === 0)
+    // jsdom frames cost little: the pacer goes from one lane per frame to several (how many depends on
+    // the host's speed; createLanePacer's own tests pin the arithmetic).
+    expect(firstFrames[0]).toEqual([0])
+    expect(firstFrames.at(-1)?.length).toBeGreaterThanOrEqual(2)
+    for (const unsubscribe of off) unsubscribe()
+  })
+})
+
+describe('createLanePacer', () => {
+  const clock = { now: 0 }
+  const at = (ms: number) => {
+    clock.now = ms
+  }
+  const pacerWith = () => {
+    vi.spyOn(performance, 'now').mockImplementation(() => clock.now)
+    // Reports right away, as if the frame's rendering ended at the clock's time.
+    return createLanePacer(4, (callback) => callback())
+  }
+
+  it('adds lanes while each costs little, and drops back when frames run long', () => {
+    const pacer = pacerWith()
+    expect(pacer.perFrame()).toBe(1)
+    for (let frame = 0; frame < 5; frame++) {
+      at(0)
+      const started = performance.now()
+      at(pacer.perFrame() * 1.5)
+      pacer.measure(started, pacer.perFrame())
+    }
+    expect(pacer.perFrame()).toBe(4)
+    for (let frame = 0; frame < 10; frame++) {
+      at(0)
+      const started = performance.now()
+      at(pacer.perFrame() * 9)
+      pacer.measure(started, pacer.perFrame())
+    }
+    expect(pacer.perFrame()).toBe(1)
+    vi.restoreAllMocks()
+  })
+
+  it('stays at one lane per frame when one lane already fills half a frame', () => {
+    const pacer = pacerWith()
+    for (let frame = 0; frame < 20; frame++) {
+      at(5)
+      pacer.measure(0, 1)
+    }
+    expect(pacer.perFrame()).toBe(1)
+    vi.restoreAllMocks()
   })
 })
