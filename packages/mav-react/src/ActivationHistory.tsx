@@ -131,7 +131,7 @@ function useHeatmap(
       let i = drawn
       for (; i < steps.length; i++) {
         // Many steps at once (a replay arriving in one go, a resize) are painted over several frames.
-        if ((i - drawn) % 32 === 31 && performance.now() - started > PAINT_BUDGET_MS) break
+        if ((i - drawn) % 8 === 7 && performance.now() - started > PAINT_BUDGET_MS) break
         const step = steps.at(i) as MavStepEvent
         const x0 = Math.min(width - 1, Math.floor((i * width) / capacity))
         const x1 = Math.min(width, Math.max(x0 + 1, Math.floor(((i + 1) * width) / capacity)))
