@@ -166,9 +166,9 @@ async function main() {
             `p95 of all ${frames.container.length} frames of ${repeats} runs (spread: per run); median frame ` +
             `${round(percentile(frames.container, 50))} ms; ${over(frames.container, 16.7)} frames over 16.7 ms, ` +
             `${over(mountFrames, 16.7)} of them among each run's first ${MOUNT_FRAMES} (mounting the panels); ` +
-            `p95 after those ${round(percentile(laterFrames, 95))} ms`,
+            `p95 after those ${laterFrames.length ? `${round(percentile(laterFrames, 95))} ms` : "n/a (no later frames)"}`,
         },
-        render_p95_frame_ms_after_mount: round(percentile(laterFrames, 95)),
+        render_p95_frame_ms_after_mount: laterFrames.length ? round(percentile(laterFrames, 95)) : null,
         render_p95_frame_ms_baseline: { ...spread(p95.baseline), frames: frames.baseline.length },
         render_frames_over_16_7_ms: over(frames.container, 16.7),
         render_frame_ms_median: round(percentile(frames.container, 50)),
