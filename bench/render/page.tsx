@@ -36,7 +36,11 @@ function shown(step: number, tokenId: number): boolean {
   return mark?.getAttribute('data-step') === String(step) && chosen?.getAttribute('data-token-id') === String(tokenId)
 }
 
-async function run(mode: Mode, steps: number, scrubs: number, minMs = 0) {
+/**
+ * One run: `perFrame` 0 feeds one event per task, as fast as the page accepts; otherwise `perFrame`
+ * events per frame (a steady flood, long enough that mounting the panels is a small part of it).
+ */
+async function run(mode: Mode, steps: number, scrubs: number, minMs = 0, perFrame = 0) {
   // Made once per length, as a replay parses its recording before it starts: building 2,000 events
   // right before each run would leave their garbage to a collection inside the measured frames.
   const events = runs.get(steps) ?? syntheticRun(steps)
@@ -66,9 +70,10 @@ async function run(mode: Mode, steps: number, scrubs: number, minMs = 0) {
   requestAnimationFrame(loop)
   const started = performance.now()
   store.reset('connecting')
-  for (const event of events) {
+  for (const [index, event] of events.entries()) {
     store.dispatch(event)
-    await nextTask()
+    if (perFrame === 0) await nextTask()
+    else if ((index + 1) % perFrame === 0) await nextFrame()
   }
   const feedMs = performance.now() - started
   // The baseline feeds in a blink; it keeps sampling frames as long as the container's feed took.
