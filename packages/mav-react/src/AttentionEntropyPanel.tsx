@@ -2,6 +2,7 @@ import type { MavScale, MavStepEvent } from '@mav/client'
 import { forwardRef, type HTMLAttributes } from 'react'
 import { LayerBars } from './LayerBars'
 import { Panel } from './Panel'
+import { PANEL_LANES } from './runView'
 import { usePanelSource } from './usePanelSource'
 
 /** Props of {@link AttentionEntropyPanel}. */
@@ -24,7 +25,7 @@ export const AttentionEntropyPanel = forwardRef<HTMLElement, AttentionEntropyPan
   { step: stepProp, scale = 'linear', maxBarLength = 20, title = 'Attention entropy', ...rest },
   ref,
 ) {
-  const source = usePanelSource('AttentionEntropyPanel', stepProp, 2)
+  const source = usePanelSource('AttentionEntropyPanel', stepProp, PANEL_LANES.attention_entropy)
   return (
     <Panel
       ref={ref}

@@ -3,6 +3,7 @@ import { forwardRef, type HTMLAttributes, useEffect, useMemo, useRef } from 'rea
 import uPlot from 'uplot'
 import { formatPercent, formatValue } from './format'
 import { Panel } from './Panel'
+import { PANEL_LANES } from './runView'
 import { usePanelSource } from './usePanelSource'
 
 /** Props of {@link OutputDistributionPanel}. */
@@ -175,7 +176,7 @@ export const OutputDistributionPanel = forwardRef<HTMLElement, OutputDistributio
     { step: stepProp, bins: binCount = 20, chartHeight = 160, title = 'Output distribution', ...rest },
     ref,
   ) {
-    const source = usePanelSource('OutputDistributionPanel', stepProp, 2)
+    const source = usePanelSource('OutputDistributionPanel', stepProp, PANEL_LANES.output_distribution)
     const step = source.step
     const bins = useMemo(() => highestFirst(step, binCount), [step, binCount])
     const mass = step ? step.distribution.top_probs.reduce((sum, p) => sum + p, 0) : 0

@@ -2,6 +2,7 @@ import type { MavStepEvent } from '@mav/client'
 import { type CSSProperties, forwardRef, type HTMLAttributes } from 'react'
 import { formatPercent, formatValue, visibleWhitespace } from './format'
 import { Panel } from './Panel'
+import { PANEL_LANES } from './runView'
 import { usePanelSource } from './usePanelSource'
 
 /** Props of {@link TopPredictionsPanel}. */
@@ -22,7 +23,7 @@ export const TopPredictionsPanel = forwardRef<HTMLElement, TopPredictionsPanelPr
   { step: stepProp, limit, title = 'Top predictions', ...rest },
   ref,
 ) {
-  const source = usePanelSource('TopPredictionsPanel', stepProp, 1)
+  const source = usePanelSource('TopPredictionsPanel', stepProp, PANEL_LANES.top_predictions)
   const step = source.step
   const top = step ? (limit === undefined ? step.top : step.top.slice(0, Math.max(0, limit))) : []
   const chosenRank = step ? step.top.findIndex((prediction) => prediction.id === step.token.id) : -1

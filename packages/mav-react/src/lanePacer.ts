@@ -22,21 +22,27 @@ const LONG_MS = 12
 const RISE = 0.6
 const FALL = 0.1
 
-// A message posted during the frame's callbacks is delivered after its style, layout and paint.
-function messageAfterFrame(): AfterFrame {
-  if (typeof MessageChannel !== 'function') return null
-  const channel = new MessageChannel()
-  const queue: Array<() => void> = []
-  channel.port1.onmessage = () => queue.shift()?.()
-  // Node's ports keep a process alive; a browser ignores unref.
-  ;(channel.port1 as { unref?: () => void }).unref?.()
-  return (callback) => {
-    queue.push(callback)
-    channel.port2.postMessage(null)
-  }
-}
+let channel: { port: MessagePort; queue: Array<() => void> } | undefined
 
-export function createLanePacer(lanes: number, afterFrame: AfterFrame = messageAfterFrame()): LanePacer {
+// A message posted during the frame's callbacks is delivered after its style, layout and paint. One
+// channel serves every pacer of the page, made on first use (never during a server render).
+const messageAfterFrame: AfterFrame =
+  typeof MessageChannel === 'function'
+    ? (callback) => {
+        if (channel === undefined) {
+          const ports = new MessageChannel()
+          const queue: Array<() => void> = []
+          ports.port1.onmessage = () => queue.shift()?.()
+          // Node's ports keep a process alive; a browser has no unref.
+          ;(ports.port1 as { unref?: () => void }).unref?.()
+          channel = { port: ports.port2, queue }
+        }
+        channel.queue.push(callback)
+        channel.port.postMessage(null)
+      }
+    : null
+
+export function createLanePacer(lanes: number, afterFrame: AfterFrame = messageAfterFrame): LanePacer {
   let perFrame = 1
   let perLaneMs = Number.NaN
   return {

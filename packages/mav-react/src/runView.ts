@@ -20,6 +20,17 @@ export type MavUpdateLane = 0 | 1 | 2 | 3
 /** How many lanes take turns. */
 export const MAV_UPDATE_LANES = 4
 
+/**
+ * The lane of each built-in panel, chosen so the lanes cost about the same; the generated text,
+ * timeline, status line and history are in lane 0, the default.
+ */
+export const PANEL_LANES = {
+  top_predictions: 1,
+  attention_entropy: 2,
+  output_distribution: 2,
+  mlp_activations: 3,
+} as const satisfies Record<string, MavUpdateLane>
+
 /** The read side of a run store that React subscribes to: `subscribe` + `getSnapshot`. */
 export interface RunView {
   subscribe(listener: () => void): () => void
