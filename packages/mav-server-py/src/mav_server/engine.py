@@ -1,9 +1,11 @@
 """The generation loop: one KV-cached forward pass per new token, one `step` event per token.
 
-The first forward pass covers the prompt (for a long prompt: a cache-only pass over all but its last
-token, then the last token alone); every later pass feeds exactly one new token with the KV cache and
-`output_hidden_states`/`output_attentions`, so the per-step cost stays that of plain `model.generate`.
-openmav's metrics read the newest position of those outputs.
+The first forward pass covers the prompt; every later pass feeds exactly one new token with the KV cache
+and returns the newest position's logits, hidden states and attention rows, which is all openmav's
+metrics read. Llama-architecture models run `decode_llama`'s lean forward (the same math without
+transformers' per-call machinery); others run the transformers forward with
+`output_hidden_states`/`output_attentions` (for a long prompt: a cache-only pass over all but its last
+token, then the last token alone).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import numpy as np
 import torch
 from transformers import DynamicCache
 
-from . import metrics
+from . import decode_llama, metrics
+from .decode_llama import LlamaDecoder, LlamaWeights, Outputs
 from .detokenize import IncrementalDetokenizer
 from .models import LoadedModel
 from .protocol import (
@@ -70,6 +73,63 @@ def first_window_start(config: Any, prompt_length: int) -> int:
     return 0 if maps <= PROMPT_ATTENTION_BYTES else prompt_length - 1
 
 
+Forward = Callable[[int], Outputs]
+"""One forward pass over the tokens of the sequence buffer not fed yet, up to the given length."""
+
+
+def lean_weights(loaded: LoadedModel) -> LlamaWeights | None:
+    """The fused weights for `decode_llama`'s lean path, or None when the model must take the HF forward.
+
+    Checked on every run (hooks may have been added since the last one); fused once per model.
+    """
+    if decode_llama.unsupported_reason(loaded.model, loaded.device) is not None:
+        return None
+    with loaded.lock:
+        if loaded.lean_weights is None or not loaded.lean_weights.is_current():
+            loaded.lean_weights = LlamaWeights(loaded.model)
+        return loaded.lean_weights
+
+
+def decode_path(loaded: LoadedModel) -> str:
+    """Which forward pass `iter_steps` runs for this model, in words (for logs and the benchmark)."""
+    reason = decode_llama.unsupported_reason(loaded.model, loaded.device)
+    if reason is None:
+        return "lean Llama decode (mav_server.decode_llama)"
+    return f"transformers forward ({reason})"
+
+
+def _hf_forward(model: Any, sequence: torch.Tensor, prompt_length: int) -> Forward:
+    cache = DynamicCache(config=model.config)
+    fed = first_window_start(model.config, prompt_length)
+    if fed > 0:
+        model(sequence[:, :fed], past_key_values=cache, use_cache=True)
+
+    def forward(length: int) -> Outputs:
+        nonlocal fed
+        out = model(
+            sequence[:, fed:length],
+            past_key_values=cache,
+            use_cache=True,
+            output_hidden_states=True,
+            output_attentions=True,
+        )
+        fed = length
+        # openmav's formulas in half precision overflow (squared norms) or turn into NaN (its
+        # log(p + 1e-9) underflows to log(0)); the newest position alone is cheap to upcast.
+        return Outputs(
+            logits=out.logits[:, -1, :].to(dtype=torch.float32),
+            hidden_states=metrics.newest_hidden_states(out.hidden_states).float(),
+            attentions=metrics.newest_attention_rows(out.attentions).float(),
+        )
+
+    return forward
+
+
+def _lean_forward(weights: LlamaWeights, sequence: torch.Tensor) -> Forward:
+    decoder = LlamaDecoder(weights, capacity=sequence.shape[1])
+    return lambda length: decoder.forward(sequence[0, decoder.length : length])
+
+
 def iter_steps(
     loaded: LoadedModel,
     prompt_ids: Sequence[int],
@@ -77,39 +137,29 @@ def iter_steps(
     aggregation: str,
     max_new_tokens: int,
 ) -> Iterator[RawStep]:
-    """Yield one `RawStep` per new token; the forward pass for a step runs only when it is asked for."""
-    model, device = loaded.model, loaded.device
-    sequence = torch.empty((1, len(prompt_ids) + max_new_tokens), dtype=torch.long, device=device)
+    """Yield one `RawStep` per new token; the forward pass for a step runs only when it is asked for.
+
+    Llama-architecture models that `decode_llama` supports take its lean path, every other model the
+    transformers forward; both give the same numbers (tests/test_decode_llama.py).
+    """
+    sequence = torch.empty((1, len(prompt_ids) + max_new_tokens), dtype=torch.long, device=loaded.device)
     sequence[0, : len(prompt_ids)] = torch.tensor(list(prompt_ids), dtype=torch.long)
     length = len(prompt_ids)
-    cache = DynamicCache(config=model.config)
-    start = first_window_start(model.config, length)
-    if start > 0:
-        with torch.inference_mode():
-            model(sequence[:, :start], past_key_values=cache, use_cache=True)
+    weights = lean_weights(loaded)
+    with torch.inference_mode():
+        if weights is not None:
+            forward = _lean_forward(weights, sequence)
+        else:
+            forward = _hf_forward(loaded.model, sequence, length)
     for _ in range(max_new_tokens):
         with torch.inference_mode():
-            out = model(
-                sequence[:, start:length],
-                past_key_values=cache,
-                use_cache=True,
-                output_hidden_states=True,
-                output_attentions=True,
-            )
-            logits = out.logits[:, -1, :].to(dtype=torch.float32)
-            token_id = sampler.choose(sequence[:, :length], logits)
-            hidden_states, attentions = out.hidden_states, out.attentions
-            if hidden_states[0].dtype != torch.float32:
-                # openmav's formulas in half precision overflow (squared norms) or turn into NaN (its
-                # log(p + 1e-9) underflows to log(0)); the newest position alone is cheap to upcast.
-                hidden_states = tuple(h.float() for h in hidden_states)
-                attentions = tuple(a.float() for a in attentions)
-            activations = metrics.layer_activations(hidden_states, aggregation)
-            entropies = metrics.attention_entropies(attentions)
+            out = forward(length)
+            token_id = sampler.choose(sequence[:, :length], out.logits)
+            activations = metrics.layer_activations(out.hidden_states, aggregation)
+            entropies = metrics.attention_entropies(out.attentions)
         sequence[0, length] = token_id
         length += 1
-        start = length - 1
-        yield RawStep(token_id, logits[0], activations, entropies)
+        yield RawStep(token_id, out.logits[0], activations, entropies)
 
 
 def token_text(loaded: LoadedModel, token_id: int) -> str:

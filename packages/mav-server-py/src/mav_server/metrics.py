@@ -1,8 +1,9 @@
 """Per-step numbers: openmav's layer metrics, the next-token distribution, and wire rounding.
 
-Layer activations and attention entropies come from openmav's `DataConverter`, called on the outputs of
-one KV-cached forward pass: hidden states and attentions then cover only the newest position, which is
-the position openmav reads (`[:, -1, :]` of each hidden state, `[:, :, -1, :]` of each attention map).
+Layer activations and attention entropies are openmav's `DataConverter` formulas applied to the newest
+position of one KV-cached forward pass (the position openmav reads: `[:, -1, :]` of each hidden state,
+`[:, :, -1, :]` of each attention map), batched over layers: one torch op for all layers instead of one
+(and a NumPy conversion) per layer. The parity tests hold them to openmav's own `DataConverter`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from openmav.converters.data_converter import DataConverter
 
 TOP_PROBS = 100
 """Length of `distribution.top_probs` (fewer when the vocabulary is smaller)."""
@@ -27,14 +27,33 @@ ENTROPY_DECIMALS = 3
 MS_DECIMALS = 1
 
 
-def layer_activations(hidden_states: Sequence[torch.Tensor], aggregation: str) -> np.ndarray:
-    """openmav's "MLP activations": one number per hidden state (embeddings, then each block)."""
-    return np.asarray(DataConverter.process_mlp_activations(hidden_states, aggregation)).reshape(-1)
+def newest_hidden_states(hidden_states: Sequence[torch.Tensor]) -> torch.Tensor:
+    """(layers + 1, hidden): the newest position of each of HF's `hidden_states` (batch 1)."""
+    return torch.stack([layer[0, -1] for layer in hidden_states])
 
 
-def attention_entropies(attentions: Sequence[torch.Tensor]) -> np.ndarray:
-    """openmav's attention entropy: the newest token's attention row per layer, mean over heads."""
-    return np.asarray(DataConverter.process_entropy(attentions)).reshape(-1)
+def newest_attention_rows(attentions: Sequence[torch.Tensor]) -> torch.Tensor:
+    """(layers, heads, length): the newest position's attention row of each of HF's `attentions`."""
+    return torch.stack([layer[0, :, -1] for layer in attentions])
+
+
+def layer_activations(hidden_states: torch.Tensor, aggregation: str) -> np.ndarray:
+    """openmav's "MLP activations" (`DataConverter.process_mlp_activations`): one number per hidden state
+    (embeddings, then each block), from `hidden_states` of shape (layers + 1, hidden)."""
+    if aggregation == "l2":
+        values = torch.norm(hidden_states, p=2, dim=-1)
+    elif aggregation == "max_abs":
+        values = hidden_states.abs().max(dim=-1).values
+    else:
+        raise ValueError(f"aggregation {aggregation!r} is not one of 'l2', 'max_abs'")
+    return values.numpy()
+
+
+def attention_entropies(rows: torch.Tensor) -> np.ndarray:
+    """openmav's attention entropy (`DataConverter.compute_entropy`): per layer, the entropy of the newest
+    token's attention row, mean over heads; `rows` of shape (layers, heads, length)."""
+    entropy = -torch.sum(rows * torch.log(rows + 1e-9), dim=-1)
+    return entropy.mean(dim=-1).numpy()
 
 
 @dataclass(frozen=True)

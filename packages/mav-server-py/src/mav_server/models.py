@@ -71,6 +71,10 @@ class LoadedModel:
     """openmav's `TransformersBackend` wrapping `model` and `tokenizer`."""
     token_texts: dict[int, str] = field(default_factory=dict)
     """Each token decoded alone, filled as steps need them."""
+    lean_weights: Any = None
+    """`decode_llama.LlamaWeights` of this model, made by the first run that takes the lean path."""
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    """Guards `lean_weights`."""
 
 
 class ModelSource(Protocol):
