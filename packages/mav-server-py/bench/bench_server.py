@@ -32,7 +32,7 @@ import httpx
 import torch
 
 from mav_server.config import BUNDLED_MODEL_ID
-from mav_server.engine import generate
+from mav_server.engine import decode_path, generate
 from mav_server.models import LoadedModel, ModelRegistry, source_for
 from mav_server.protocol import EffectiveRequest, StepEvent
 from mav_server.sse import encode_event
@@ -190,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     rss_loaded = rss_mb()
     print(f"model loaded in {load_s:.1f} s; RSS {rss_start:.0f} MB before, {rss_loaded:.0f} MB after")
     prompt_ids = loaded.tokenizer(PROMPT)["input_ids"]
+    path = decode_path(loaded)
+    print(f"our forward pass: {path}")
 
     # Warm-up (first-call allocations), then interleaved timed runs.
     time_generate(loaded, prompt_ids, 4)
@@ -239,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         "tokens": n,
         "repeats": repeats,
         "threads": torch.get_num_threads(),
+        "our_forward_pass": path,
         "load_seconds": round(load_s, 2),
         "generate_seconds": {"min": round(gen_min, 3), "median": round(statistics.median(gen_times), 3)},
         "ours_seconds": {"min": round(ours_min, 3), "median": round(statistics.median(our_times), 3)},

@@ -7,8 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
+from mav_server.engine import top_json_bytes
 from mav_server.protocol import event_data, event_name, json_number, to_json
 from mav_server.sse import decode_stream, encode_event, iter_sse
 
@@ -135,6 +137,29 @@ def test_json_numbers_are_short_and_exact() -> None:
     assert to_json({"a": [1, 0.5, "é\n"], "b": None, "c": True}) == '{"a":[1,0.5,"é\\n"],"b":null,"c":true}'
     with pytest.raises(ValueError):
         json_number(float("nan"))
+
+
+def test_to_json_writes_what_json_dumps_writes() -> None:
+    """The fast type dispatch keeps json.dumps's text for everything but numbers' spelling."""
+    value = {
+        "text": 'é "quoted" \\ back\tslash \u2028 🚀 \x00',
+        "list": [1, -2, True, False, None, (3, "x"), [], {}],
+        "nested": {"k é": [{"id": 12345, "text": ""}]},
+        "numbers": [0.5, np.float64(0.25), -3.25, 2.0],
+    }
+    assert to_json(value) == json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace(
+        "2.0]", "2]"
+    )
+
+
+def test_top_bytes_are_counted_without_writing_the_json() -> None:
+    top = [
+        {"id": 7, "text": 'é "🚀"\n', "prob": 0.1234, "logit": -3.21},
+        {"id": 12345, "text": "", "prob": 0.0, "logit": 12.0},
+        {"id": 0, "text": "x", "prob": 4e-4, "logit": 0.5},
+    ]
+    for entries in (top, top[:1], []):
+        assert top_json_bytes(entries) == len(to_json(entries).encode("utf-8"))
 
 
 def test_sse_reader_handles_crlf_bom_and_comments() -> None:

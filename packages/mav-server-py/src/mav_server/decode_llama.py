@@ -105,7 +105,7 @@ class LlamaWeights:
         self.n_kv_heads = config.num_key_value_heads
         self.head_dim = getattr(config, "head_dim", None) or config.hidden_size // self.n_heads
         self.hidden_size = config.hidden_size
-        self.intermediate_size = config.intermediate_size
+        self.qk_v_sizes = ((self.n_heads + self.n_kv_heads) * self.head_dim, self.n_kv_heads * self.head_dim)
         self.norm_eps = model.model.norm.variance_epsilon
         self.scaling = self.head_dim**-0.5
         self.embed = model.model.embed_tokens.weight
@@ -152,11 +152,6 @@ def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
     return weight * (x * torch.rsqrt(variance + eps))
 
 
-def rotate_half(x: torch.Tensor) -> torch.Tensor:
-    half = x.shape[-1] // 2
-    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
-
-
 @dataclass(frozen=True)
 class Outputs:
     """The newest position of one forward pass."""
@@ -178,62 +173,69 @@ class LlamaDecoder:
         self.capacity = capacity
         self.length = 0
         shape = (w.n_layers, w.n_kv_heads, capacity, w.head_dim)
-        self.keys = torch.empty(shape, dtype=torch.float32)
-        self.values = torch.empty(shape, dtype=torch.float32)
+        self.keys = list(torch.empty(shape, dtype=torch.float32).unbind(0))
+        self.values = list(torch.empty(shape, dtype=torch.float32).unbind(0))
         # `LlamaRotaryEmbedding.forward` for every position at once: the same float32 products and
         # cos/sin per position as the HF forward computes them one call at a time.
         positions = torch.arange(capacity, dtype=torch.float32)
         freqs = positions[:, None] * w.inv_freq.float()[None, :]
         emb = torch.cat((freqs, freqs), dim=-1)
-        self.cos, self.sin = emb.cos(), emb.sin()
+        self.cos, sin = emb.cos(), emb.sin()
+        # HF's `rotate_half(x) * sin` is `cat(-x2, x1) * sin`; the same products, sign for sign, are
+        # `x[..., halves swapped] * cat(-sin1, sin2)`: one gather and one multiply instead of four ops.
+        half = w.head_dim // 2
+        self.signed_sin = torch.cat((-sin[:, :half], sin[:, half:]), dim=-1)
+        self.swap_halves = torch.cat((torch.arange(half, w.head_dim), torch.arange(half)))
 
     def forward(self, token_ids: torch.Tensor) -> Outputs:
-        """Feed `token_ids` (1-D, the prompt or one new token) after what the cache already holds."""
+        """Feed `token_ids` (1-D, the prompt or one new token) after what the cache already holds.
+
+        The operations are `LlamaForCausalLM`'s eager forward, in its order; views and slices are
+        arranged so that a one-token step makes as few torch calls as possible.
+        """
         w = self.w
         n = token_ids.shape[0]
         start, end = self.length, self.length + n
         if end > self.capacity:
             raise ValueError(f"the KV cache holds {self.capacity} positions; {end} were asked for")
         nh, nkv, d = w.n_heads, w.n_kv_heads, w.head_dim
-        groups = nh // nkv
-        q_size, kv_size = nh * d, nkv * d
-        cos, sin = self.cos[start:end], self.sin[start:end]  # (n, d)
+        grouped = (nkv, (nh // nkv) * n, d)
+        cos = self.cos.narrow(0, start, n)  # (n, d)
+        signed_sin = self.signed_sin.narrow(0, start, n)
+        swap_halves = self.swap_halves
         mask = None
         if n > 1:  # the prompt: causal, as HF's additive mask (min float where a key is in the future)
             future = torch.ones(n, end, dtype=torch.bool).triu(start + 1)
             mask = torch.zeros(n, end).masked_fill_(future, torch.finfo(torch.float32).min)
 
         x = F.embedding(token_ids, w.embed)  # (n, hidden)
-        hidden = torch.empty(w.n_layers + 1, w.hidden_size)
-        attentions = torch.empty(w.n_layers, nh, end)
-        hidden[0] = x[-1]
-        for index, layer in enumerate(w.layers):
+        hidden = [x[-1]]
+        attentions = []
+        for layer, keys, values in zip(w.layers, self.keys, self.values, strict=True):
             h = rms_norm(x, layer.input_norm, layer.input_eps)
-            qkv = F.linear(h, layer.qkv)  # (n, q + 2 kv)
-            # Rotate q and k together: (n, heads + kv heads, d), then heads first.
-            qk = qkv[:, : q_size + kv_size].view(n, nh + nkv, d).transpose(0, 1)
-            qk = qk * cos + rotate_half(qk) * sin
-            keys, values = self.keys[index], self.values[index]
-            keys[:, start:end] = qk[nh:]
-            values[:, start:end] = qkv[:, q_size + kv_size :].view(n, nkv, d).transpose(0, 1)
+            qk, v = F.linear(h, layer.qkv).split(w.qk_v_sizes, dim=-1)
+            # Rotate q and k together: (heads + kv heads, n, d).
+            qk = qk.view(n, nh + nkv, d).transpose(0, 1)
+            qk = qk * cos + qk.index_select(-1, swap_halves) * signed_sin
+            q, k = qk.split((nh, nkv))
+            keys.narrow(1, start, n).copy_(k)
+            values.narrow(1, start, n).copy_(v.view(n, nkv, d).transpose(0, 1))
             # Grouped-query attention without copying k/v per head: query head j*groups + r reads kv
             # head j, as HF's `repeat_kv` arranges it.
-            q = qk[:nh].reshape(nkv, groups * n, d)
-            scores = torch.matmul(q, keys[:, :end].transpose(1, 2)) * w.scaling  # (nkv, groups*n, end)
+            scores = torch.matmul(q.reshape(grouped), keys.narrow(1, 0, end).transpose(1, 2)) * w.scaling
             scores = scores.view(nh, n, end)
             if mask is not None:
                 scores = scores + mask
             probs = F.softmax(scores, dim=-1, dtype=torch.float32)
-            attentions[index] = probs[:, -1]
-            out = torch.matmul(probs.view(nkv, groups * n, end), values[:, :end])  # (nkv, groups*n, d)
-            out = out.view(nh, n, d).transpose(0, 1).reshape(n, q_size)
+            attentions.append(probs.select(1, -1))
+            out = torch.matmul(probs.view(nkv, -1, end), values.narrow(1, 0, end))  # grouped shape
+            out = out.view(nh, n, d).transpose(0, 1).reshape(n, nh * d)
             x = x + F.linear(out, layer.o)
             h = rms_norm(x, layer.post_norm, layer.post_eps)
-            gate_up = F.linear(h, layer.gate_up)
-            gate, up = gate_up[:, : w.intermediate_size], gate_up[:, w.intermediate_size :]
+            gate, up = F.linear(h, layer.gate_up).chunk(2, dim=-1)
             x = x + F.linear(F.silu(gate) * up, layer.down)
-            hidden[index + 1] = x[-1]
+            hidden.append(x[-1])
         last = rms_norm(x[-1:], w.final_norm, w.norm_eps)
         hidden[-1] = last[0]
         self.length = end
-        return Outputs(F.linear(last, w.lm_head), hidden, attentions)
+        return Outputs(F.linear(last, w.lm_head), torch.stack(hidden), torch.stack(attentions))

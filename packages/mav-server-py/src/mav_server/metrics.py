@@ -108,17 +108,20 @@ def fit_top_probs(top_probs: Sequence[float], top_bytes: int, top_n: int) -> lis
     values = rounded(top_probs, PROB_DECIMALS)
     if top_n > 20:
         return values
-    for decimals in (PROB_DECIMALS, PROB_DECIMALS - 1, PROB_DECIMALS - 2):
-        values = rounded(top_probs, decimals)
+    for decimals in (PROB_DECIMALS - 1, PROB_DECIMALS - 2):
         # The array as JSON: numbers (ASCII), commas and brackets.
-        if top_bytes + sum(len(json_number(v)) for v in values) + len(values) + 1 <= STEP_TOP_BYTES:
-            break
+        if top_bytes + sum(map(len, map(json_number, values))) + len(values) + 1 <= STEP_TOP_BYTES:
+            return values
+        values = rounded(top_probs, decimals)
     return values
 
 
 def rounded(values: Iterable[float], decimals: int) -> list[float]:
     """Round for the wire; NaN and infinities (which JSON cannot carry) become 0."""
-    return [round(v, decimals) if math.isfinite(v) else 0.0 for v in map(float, values)]
+    if isinstance(values, np.ndarray | torch.Tensor):
+        values = values.tolist()  # Python floats at once, not one NumPy scalar per element
+    isfinite = math.isfinite
+    return [round(v, decimals) if isfinite(v) else 0.0 for v in map(float, values)]
 
 
 def round_one(value: float, decimals: int) -> float:

@@ -46,24 +46,44 @@ def json_number(value: float) -> str:
     return text
 
 
+_json_string = json.encoder.encode_basestring
+"""What `json.dumps(text, ensure_ascii=False)` returns for a `str`, without the encoder set-up per call."""
+
+
+@functools.lru_cache(maxsize=1024)
+def _json_key(key: str) -> str:
+    return _json_string(key) + ":"
+
+
 def to_json(value: Any) -> str:
-    """Compact JSON (UTF-8 text, no spaces) with numbers written by `json_number`."""
+    """Compact JSON (UTF-8 text, no spaces) with numbers written by `json_number`.
+
+    This writes every step event (one per token), so the common types are dispatched on their exact
+    type first; subclasses (e.g. NumPy floats) take the slower checks after.
+    """
+    kind = type(value)
+    if kind is float:
+        return json_number(value)  # cached: rounded values repeat a lot
+    if kind is str:
+        return _json_string(value)
+    if kind is int:
+        return str(value)
+    if kind is list or kind is tuple:
+        return "[" + ",".join(map(to_json, value)) + "]"
+    if kind is dict:
+        return "{" + ",".join([_json_key(str(k)) + to_json(v) for k, v in value.items()]) + "}"
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        return _json_string(value)
     if value is None or isinstance(value, bool):
         return json.dumps(value)
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return json_number(value)  # cached: rounded values repeat a lot
+        return json_number(value)
     if isinstance(value, dict):
-        return (
-            "{"
-            + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{to_json(v)}" for k, v in value.items())
-            + "}"
-        )
+        return "{" + ",".join([_json_key(str(k)) + to_json(v) for k, v in value.items()]) + "}"
     if isinstance(value, list | tuple):
-        return "[" + ",".join(to_json(v) for v in value) + "]"
+        return "[" + ",".join(map(to_json, value)) + "]"
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
