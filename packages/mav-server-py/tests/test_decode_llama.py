@@ -159,6 +159,19 @@ def test_other_conditions_take_the_transformers_forward(tiny_registry: Any) -> N
     handle = model.model.layers[1].mlp.register_forward_hook(lambda *args: None)
     assert "hooks" in (unsupported_reason(model, CPU) or "")
     handle.remove()
+    mlp = model.model.layers[0].mlp
+    mlp.forward = mlp.forward  # a per-instance forward, as accelerate's offloading installs
+    assert "own forward" in (unsupported_reason(model, CPU) or "")
+    del mlp.forward
+
+    class QuantisedLinear(torch.nn.Linear):
+        pass
+
+    original = mlp.down_proj
+    mlp.down_proj = QuantisedLinear(original.in_features, original.out_features, bias=False)
+    assert "QuantisedLinear" in (unsupported_reason(model, CPU) or "")
+    mlp.down_proj = original
+    assert unsupported_reason(model, CPU) is None
     model.set_attn_implementation("sdpa")
     assert "eager" in (unsupported_reason(model, CPU) or "")
     model.set_attn_implementation("eager")

@@ -57,6 +57,9 @@ def unsupported_reason(model: Any, device: torch.device) -> str | None:
         return "layer count differs from the config"
     if any(p.dtype != torch.float32 or p.device.type != "cpu" for p in model.parameters()):
         return "weights are not all float32 on the CPU"
+    unknown = _unknown_module(model)
+    if unknown is not None:
+        return unknown
     if _has_hooks(model):
         return "forward hooks are registered on the model (the lean path would skip them)"
     return None
@@ -65,6 +68,25 @@ def unsupported_reason(model: Any, device: torch.device) -> str | None:
 CAPTURING_HOOKS = "transformers.utils.output_capturing"
 """Module of the hooks transformers installs to collect `output_hidden_states`/`output_attentions`; the
 lean path returns those outputs itself, so these hooks are the only ones it may skip."""
+
+MODULE_TYPES = frozenset(
+    {
+        "LlamaForCausalLM",
+        "LlamaModel",
+        "LlamaDecoderLayer",
+        "LlamaAttention",
+        "LlamaMLP",
+        "LlamaRMSNorm",
+        "LlamaRotaryEmbedding",
+        "ModuleList",
+        "Linear",
+        "Embedding",
+        "SiLU",
+        "SiLUActivation",
+    }
+)
+"""The module types of a plain transformers Llama; anything else (quantised or patched layers) means
+the model computes something this module does not."""
 
 
 def _has_hooks(model: Any) -> bool:
@@ -76,6 +98,18 @@ def _has_hooks(model: Any) -> bool:
     if torch_module._global_forward_hooks or torch_module._global_forward_pre_hooks:
         return True
     return any(foreign(m._forward_hooks) or foreign(m._forward_pre_hooks) for m in model.modules())
+
+
+def _unknown_module(model: Any) -> str | None:
+    for name, module in model.named_modules():
+        if type(module).__name__ not in MODULE_TYPES or type(module).__module__.split(".")[0] not in (
+            "torch",
+            "transformers",
+        ):
+            return f"module {name or 'model'} is a {type(module).__name__}"
+        if "forward" in vars(module):  # e.g. accelerate's offloading wraps `forward` per instance
+            return f"module {name or 'model'} has its own forward"
+    return None
 
 
 @dataclass(frozen=True)
@@ -135,7 +169,9 @@ class LlamaWeights:
         )
 
     def _fuse_rows(self, params: list[torch.nn.Parameter]) -> torch.Tensor:
-        with torch.no_grad():
+        # Outside inference mode even when called inside it: the model's parameters become views of
+        # these tensors and must stay usable by any later forward.
+        with torch.inference_mode(False), torch.no_grad():
             fused = torch.cat([p.detach() for p in params], dim=0)
             row = 0
             for p in params:
