@@ -32,7 +32,7 @@ const parts = [
 /** The backend's own benchmark (bench_server.py), its figures renamed to the keys of the issue. */
 async function backend() {
   const b = await jsonPart('backend', '.venv/bin/python', ['packages/mav-server-py/bench/bench_server.py'])
-  const spread = (d) => ({ min: d.min, median: d.median, repeats: b.repeats })
+  const spread = (d) => ({ min: d.min, median: d.median, max: d.max, repeats: b.repeats })
   return {
     wire_bytes_per_step: b.step_bytes_12_layer_cut.median,
     wire_bytes_per_step_seed: b.seed_step_bytes,

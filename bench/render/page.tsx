@@ -76,10 +76,23 @@ async function run(mode: Mode, steps: number, scrubs: number, minMs = 0, perFram
     else if ((index + 1) % perFrame === 0) await nextFrame()
   }
   const feedMs = performance.now() - started
-  // The baseline feeds in a blink; it keeps sampling frames as long as the container's feed took.
-  do await nextFrame()
-  while (performance.now() - started < minMs)
-  await nextFrame()
+  // The replay is over when the page shows it: sampling goes on until two frames in a row change
+  // nothing on the page (the panels updated in later lanes included). The baseline, which feeds in a
+  // blink, keeps sampling as long as the container's feed took.
+  let mutations = 0
+  const changes = new MutationObserver((records) => {
+    mutations += records.length
+  })
+  changes.observe(host, { subtree: true, childList: true, characterData: true, attributes: true })
+  // Checked at the same point of every frame, so each check covers one whole frame's updates.
+  let seen = -1
+  let quiet = 0
+  while (quiet < 2 || performance.now() - started < minMs) {
+    await nextFrame()
+    quiet = mutations === seen ? quiet + 1 : 0
+    seen = mutations
+  }
+  changes.disconnect()
   running = false
 
   const scrub: number[] = []

@@ -40,6 +40,15 @@ from mav_server.sse import encode_event
 PROMPT = "Once upon a time, in a small village by the sea,"
 
 
+def spread(values: list[float], digits: int) -> dict[str, float]:
+    """Fastest, median and slowest of the repeats."""
+    return {
+        "min": round(min(values), digits),
+        "median": round(statistics.median(values), digits),
+        "max": round(max(values), digits),
+    }
+
+
 def rss_mb() -> float:
     pages = int(Path("/proc/self/statm").read_text().split()[1])
     return pages * resource.getpagesize() / 2**20
@@ -243,8 +252,8 @@ def main(argv: list[str] | None = None) -> int:
         "threads": torch.get_num_threads(),
         "our_forward_pass": path,
         "load_seconds": round(load_s, 2),
-        "generate_seconds": {"min": round(gen_min, 3), "median": round(statistics.median(gen_times), 3)},
-        "ours_seconds": {"min": round(ours_min, 3), "median": round(statistics.median(our_times), 3)},
+        "generate_seconds": spread(gen_times, 3),
+        "ours_seconds": spread(our_times, 3),
         "ours_vs_generate": round(ours_min / gen_min, 3),
         "ours_vs_generate_median": round(statistics.median(our_times) / statistics.median(gen_times), 3),
         # Each repeat runs both back to back, so the ratio within a repeat cancels the machine's drift.
@@ -259,22 +268,21 @@ def main(argv: list[str] | None = None) -> int:
         "openmav_vs_generate": None if openmav_s is None else round(openmav_s / gen_min, 2),
         "openmav_vs_ours": None if openmav_s is None else round(openmav_s / ours_min, 2),
         "step_bytes_30_layers": {
+            "min": min(our_sizes),
             "mean": round(statistics.mean(our_sizes)),
             "median": statistics.median(our_sizes),
             "max": max(our_sizes),
         },
         "step_bytes_12_layer_cut": {
+            "min": min(twelve),
             "mean": round(statistics.mean(twelve)),
             "median": statistics.median(twelve),
             "max": max(twelve),
             "share_under_2000": round(sum(size < 2000 for size in twelve) / len(twelve), 3),
         },
         "seed_step_bytes": round(statistics.mean(seed_sizes)) if seed_sizes else None,
-        "first_step_http_ms": {"min": round(min(http_ms), 1), "median": round(statistics.median(http_ms), 1)},
-        "prompt_forward_ms": {
-            "min": round(min(forward_ms), 1),
-            "median": round(statistics.median(forward_ms), 1),
-        },
+        "first_step_http_ms": spread(http_ms, 1),
+        "prompt_forward_ms": spread(forward_ms, 1),
         "rss_mb": {"after_load": round(rss_loaded), "now": round(rss_mb()), "peak": round(peak_rss_mb())},
     }
     print()
