@@ -129,7 +129,7 @@ async function main() {
     const frames = { container: [], baseline: [] }
     // The first frames of a run mount the panels, one update lane each (MAV_UPDATE_LANES in
     // @mav/react); the rest update them.
-    const MOUNT_FRAMES = 4
+    const MOUNT_FRAMES = 5
     const mountFrames = []
     const laterFrames = []
     const p95 = { container: [], baseline: [] }

@@ -41,8 +41,8 @@ describe('runView', () => {
     await frame()
     expect(seen).toEqual([0])
     expect(views[1]?.getSnapshot()).not.toBe(store.getSnapshot())
-    await frames(3)
-    expect(seen).toEqual([0, 1, 2, 3])
+    await frames(4)
+    expect(seen).toEqual([0, 1, 2, 3, 4])
     for (const view of views) expect(view.getSnapshot()).toBe(store.getSnapshot())
     // A change every frame: the lanes take turns, so no frame updates two.
     seen.length = 0
@@ -50,8 +50,8 @@ describe('runView', () => {
       store.dispatch(event)
       await frame()
     }
-    expect(seen).toEqual([0, 1, 2, 3, 0, 1])
-    await frames(3)
+    expect(seen).toEqual([0, 1, 2, 3, 4, 0])
+    await frames(4)
     for (const view of views) expect(view.getSnapshot()).toBe(store.getSnapshot())
     for (const unsubscribe of off) unsubscribe()
   })
@@ -72,7 +72,7 @@ describe('runView', () => {
 
   it('updates several lanes in the same frame once frames prove cheap', async () => {
     const store = createRunStore()
-    const views = [0, 1, 2, 3].map((lane) => runView(store, 'frame', lane as MavUpdateLane))
+    const views = [0, 1, 2, 3, 4].map((lane) => runView(store, 'frame', lane as MavUpdateLane))
     const seen: number[][] = []
     const off = views.map((view, lane) => view.subscribe(() => seen.at(-1)?.push(lane)))
     for (const event of recordingEvents().slice(0, 12)) {
@@ -81,7 +81,7 @@ describe('runView', () => {
       await frame()
       // What the first frame after the change updated; later frames catch up on the other lanes.
       seen.push([])
-      await frames(4)
+      await frames(5)
     }
     const firstFrames = seen.filter((_, i) => i % 2 === 0)
     // jsdom frames cost little: the pacer goes from one lane per frame to several (how many depends on
