@@ -42,7 +42,7 @@ async function backend() {
     backend_s_openmav: b.openmav_statefetcher_seconds,
     first_step_ms: b.first_step_http_ms.median,
     prompt_forward_ms: b.prompt_forward_ms.median,
-    backend_rss_mb: b.rss_mb.now,
+    backend_rss_mb: b.rss_mb.after_one_run,
     details: {
       wire_bytes_per_step: { ...b.step_bytes_12_layer_cut, note: 'SmolLM2 steps cut to 12 layers, top_n 20' },
       backend_s_ours: {
@@ -54,6 +54,16 @@ async function backend() {
       backend_s_generate: spread(b.generate_seconds),
       first_step_ms: spread(b.first_step_http_ms),
       prompt_forward_ms: spread(b.prompt_forward_ms),
+      backend_s_openmav: b.openmav_statefetcher_seconds && {
+        note:
+          `one run (${b.openmav_vs_generate}x generate's fastest); ${b.openmav_vs_ours}x our fastest run, ` +
+          `${(b.openmav_statefetcher_seconds / b.ours_seconds.median).toFixed(2)}x our median`,
+      },
+      backend_rss_mb: {
+        note:
+          `the model loaded and one run of ours done; ${b.rss_mb.after_load} MB after loading, ` +
+          `${b.rss_mb.at_end} MB at the end (after generate and openmav), peak ${b.rss_mb.peak} MB`,
+      },
     },
   }
 }
@@ -96,9 +106,11 @@ function machine() {
 function markdown(meta, figures, details, failures) {
   const rows = Object.entries(figures).map(([key, value]) => {
     const d = details[key]
-    const spread = d
-      ? `${d.min ?? '-'} / ${d.median ?? '-'} / ${d.max ?? '-'}${d.repeats ? ` (${d.repeats}x)` : ''}${d.note ? `; ${d.note}` : ''}`
-      : ''
+    const range =
+      d && d.median !== undefined
+        ? `${d.min ?? '-'} / ${d.median} / ${d.max ?? '-'}${d.repeats ? ` (${d.repeats}x)` : ''}`
+        : ''
+    const spread = [range, d?.note].filter(Boolean).join('; ')
     const goal = goals[key]
     const inputs = goal?.needs.map((k) => figures[k]) ?? []
     const verdict = !goal ? '' : inputs.every((v) => typeof v === 'number') ? goal.check(figures) : 'not measured'
