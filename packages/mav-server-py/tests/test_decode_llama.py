@@ -115,6 +115,25 @@ def test_greedy_tokens_equal_generate_through_iter_steps() -> None:
     assert ours == out[0, len(prompt) :].tolist()
 
 
+def test_a_long_prompt_in_chunks_gives_the_same_steps(monkeypatch: Any) -> None:
+    model = tiny_llama(tied=True)
+    prompt = [(7 * i) % 120 + 1 for i in range(23)]
+    request = EffectiveRequest(model="tiny-llama", prompt="x", max_new_tokens=6)
+
+    def run() -> list[Any]:
+        loaded = loaded_of(model)
+        return list(iter_steps(loaded, prompt, Sampler(request, CPU), "l2", 6))
+
+    whole = run()
+    monkeypatch.setattr(engine, "PROMPT_CHUNK", 5)
+    chunked = run()
+    assert [s.token_id for s in chunked] == [s.token_id for s in whole]
+    for ours, theirs in zip(chunked, whole, strict=True):
+        assert relative_error(ours.logits, theirs.logits) < RTOL
+        np.testing.assert_allclose(ours.activations, theirs.activations, rtol=RTOL)
+        np.testing.assert_allclose(ours.attention_entropy, theirs.attention_entropy, rtol=RTOL, atol=1e-6)
+
+
 def test_fusing_keeps_the_model_s_own_forward_and_shares_memory() -> None:
     model = tiny_llama(tied=True)
     ids = torch.tensor([[3, 1, 4, 1, 5, 9, 2, 6]])

@@ -123,9 +123,21 @@ def _hf_forward(model: Any, sequence: torch.Tensor, prompt_length: int) -> Forwa
     return forward
 
 
+PROMPT_CHUNK = 512
+"""Prompt tokens per lean forward pass: a pass holds one layer's scores for all its tokens at a time
+(heads x chunk x length floats), so a long prompt goes through in chunks (36 MB at 9 heads and 2,048
+tokens); only the last chunk's newest position is read."""
+
+
 def _lean_forward(weights: LlamaWeights, sequence: torch.Tensor) -> Forward:
     decoder = LlamaDecoder(weights, capacity=sequence.shape[1])
-    return lambda length: decoder.forward(sequence[0, decoder.length : length])
+
+    def forward(length: int) -> Outputs:
+        while length - decoder.length > PROMPT_CHUNK:
+            decoder.forward(sequence[0, decoder.length : decoder.length + PROMPT_CHUNK])
+        return decoder.forward(sequence[0, decoder.length : length])
+
+    return forward
 
 
 def iter_steps(
