@@ -270,6 +270,9 @@ def main(argv: list[str] | None = None) -> int:
         "openmav_statefetcher_seconds": None if openmav_s is None else round(openmav_s, 3),
         "openmav_vs_generate": None if openmav_s is None else round(openmav_s / gen_min, 2),
         "openmav_vs_ours": None if openmav_s is None else round(openmav_s / ours_min, 2),
+        "openmav_vs_ours_median": None
+        if openmav_s is None
+        else round(openmav_s / statistics.median(our_times), 2),
         "step_bytes_30_layers": {
             "min": min(our_sizes),
             "mean": round(statistics.mean(our_sizes)),

@@ -126,7 +126,16 @@ def test_a_long_prompt_in_chunks_gives_the_same_steps(monkeypatch: Any) -> None:
 
     whole = run()
     monkeypatch.setattr(engine, "PROMPT_CHUNK", 5)
+    passes: list[int] = []
+    forward = LlamaDecoder.forward
+
+    def counting(self: LlamaDecoder, token_ids: torch.Tensor) -> Any:
+        passes.append(int(token_ids.shape[0]))
+        return forward(self, token_ids)
+
+    monkeypatch.setattr(LlamaDecoder, "forward", counting)
     chunked = run()
+    assert passes[:5] == [5, 5, 5, 5, 3]  # the 23-token prompt in chunks, then one token per step
     assert [s.token_id for s in chunked] == [s.token_id for s in whole]
     for ours, theirs in zip(chunked, whole, strict=True):
         assert relative_error(ours.logits, theirs.logits) < RTOL

@@ -102,23 +102,22 @@ describe('createLanePacer', () => {
     // Reports right away, as if the frame's rendering ended at the clock's time.
     return createLanePacer(4, (callback) => callback())
   }
+  /** `count` frames that each flush as many lanes as the pacer allows, at `msPerLane` each. */
+  const runFrames = (pacer: LanePacer, count: number, msPerLane: number) => {
+    for (let frame = 0; frame < count; frame++) {
+      at(0)
+      const started = performance.now()
+      at(pacer.perFrame() * msPerLane)
+      pacer.measure(started, pacer.perFrame())
+    }
+  }
 
   it('adds lanes while each costs little, and drops back when frames run long', () => {
     const pacer = pacerWith()
     expect(pacer.perFrame()).toBe(1)
-    for (let frame = 0; frame < 5; frame++) {
-      at(0)
-      const started = performance.now()
-      at(pacer.perFrame() * 1.5)
-      pacer.measure(started, pacer.perFrame())
-    }
+    runFrames(pacer, 5, 1.5)
     expect(pacer.perFrame()).toBe(4)
-    for (let frame = 0; frame < 10; frame++) {
-      at(0)
-      const started = performance.now()
-      at(pacer.perFrame() * 9)
-      pacer.measure(started, pacer.perFrame())
-    }
+    runFrames(pacer, 10, 9)
     expect(pacer.perFrame()).toBe(1)
     vi.restoreAllMocks()
   })

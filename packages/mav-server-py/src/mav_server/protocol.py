@@ -59,31 +59,21 @@ def to_json(value: Any) -> str:
     """Compact JSON (UTF-8 text, no spaces) with numbers written by `json_number`.
 
     This writes every step event (one per token), so the common types are dispatched on their exact
-    type first; subclasses (e.g. NumPy floats) take the slower checks after.
+    type first; subclasses (e.g. NumPy floats) take the `isinstance` checks after.
     """
     kind = type(value)
-    if kind is float:
+    if kind is float or isinstance(value, float):
         return json_number(value)  # cached: rounded values repeat a lot
-    if kind is str:
+    if kind is str or isinstance(value, str):
         return _json_string(value)
-    if kind is int:
-        return str(value)
-    if kind is list or kind is tuple:
-        return "[" + ",".join(map(to_json, value)) + "]"
-    if kind is dict:
-        return "{" + ",".join([_json_key(str(k)) + to_json(v) for k, v in value.items()]) + "}"
-    if isinstance(value, str):
-        return _json_string(value)
-    if value is None or isinstance(value, bool):
+    if value is None or kind is bool:
         return json.dumps(value)
-    if isinstance(value, int):
+    if kind is int or isinstance(value, int):
         return str(value)
-    if isinstance(value, float):
-        return json_number(value)
-    if isinstance(value, dict):
-        return "{" + ",".join([_json_key(str(k)) + to_json(v) for k, v in value.items()]) + "}"
-    if isinstance(value, list | tuple):
+    if kind is list or kind is tuple or isinstance(value, list | tuple):
         return "[" + ",".join(map(to_json, value)) + "]"
+    if kind is dict or isinstance(value, dict):
+        return "{" + ",".join([_json_key(str(k)) + to_json(v) for k, v in value.items()]) + "}"
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
