@@ -72,6 +72,8 @@ const CustomPanelHost = memo(function CustomPanelHost({
 })
 
 const selectStatus = (state: MavRunState) => state.status
+const selectLayers = (state: MavRunState) => state.meta?.model.n_layers
+const selectTopN = (state: MavRunState) => state.meta?.request.top_n
 
 function panelName(spec: MavPanelSpec, index: number): string {
   if (typeof spec !== 'string') return `custom-${index}`
@@ -117,6 +119,10 @@ export const MAVContainer = forwardRef<HTMLDivElement, MAVContainerProps>(functi
 ) {
   const scope = useRunScopeValue({ store, events, updates, stepIndex, onStepIndexChange })
   const status = useScopeSelector(scope, selectStatus)
+  // Known from the run's `meta`, before its first step: the panels keep the height their rows will take
+  // (styles.css), so the first token fills them in without moving anything below.
+  const layers = useScopeSelector(scope, selectLayers)
+  const topN = useScopeSelector(scope, selectTopN)
   const names = panels.map(panelName)
   const rowCount = Math.max(1, Math.floor(rows))
   const columns = Math.max(1, Math.ceil(panels.length / rowCount))
@@ -146,7 +152,17 @@ export const MAVContainer = forwardRef<HTMLDivElement, MAVContainerProps>(functi
         className={className ? `mav-root mav-container ${className}` : 'mav-root mav-container'}
         data-status={status}
         data-mav-theme={theme === 'auto' ? undefined : theme}
-        style={{ ...style, '--mav-columns': columns, '--mav-rows': rowCount } as CSSProperties}
+        data-layers={layers}
+        data-top-n={topN}
+        style={
+          {
+            ...style,
+            '--mav-columns': columns,
+            '--mav-rows': rowCount,
+            '--mav-layers': layers,
+            '--mav-top-n': topN,
+          } as CSSProperties
+        }
         {...rest}
       >
         {statusBar && <RunStatus />}

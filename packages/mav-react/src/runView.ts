@@ -48,6 +48,8 @@ interface Lane extends RunView {
   /** Takes the store's newest snapshot and notifies; false when it already had it. */
   flush(): boolean
   stale(): boolean
+  /** Read, and about to go from no step to the store's first steps. */
+  mounting(): boolean
 }
 
 /**
@@ -66,17 +68,23 @@ export function createFrameViews(store: MavRunStore, schedule: Schedule, pacer: 
     schedule(frame)
   }
   // Each frame flushes up to `pacer.perFrame()` stale lanes, taking turns, and asks for another frame
-  // while one is stale.
+  // while one is stale. A lane about to show the run's first step mounts every row of its panels, which
+  // costs several updates: it gets a frame of its own, whatever the pacer has learnt from updates.
   const frame = () => {
     scheduled = false
     const started = performance.now()
     const budget = pacer.perFrame()
     let flushed = 0
+    const first = next
     for (let turn = 0; turn < lanes.length && flushed < budget; turn++) {
-      const index = (next + turn) % lanes.length
-      if ((lanes[index] as Lane).flush()) {
+      const index = (first + turn) % lanes.length
+      const lane = lanes[index] as Lane
+      const mounting = lane.mounting()
+      if (mounting && flushed > 0) break
+      if (lane.flush()) {
         flushed++
         next = (index + 1) % lanes.length
+        if (mounting) break
       }
     }
     pacer.measure(started, flushed)
@@ -97,6 +105,7 @@ export function createFrameViews(store: MavRunStore, schedule: Schedule, pacer: 
         return true
       },
       stale: () => listeners.size > 0 && store.getSnapshot() !== snapshot,
+      mounting: () => listeners.size > 0 && snapshot.steps.length === 0 && store.getSnapshot().steps.length > 0,
       subscribe(listener) {
         listeners.add(listener)
         if (listeners.size === 1) snapshot = store.getSnapshot()

@@ -97,6 +97,36 @@ describe('in Chromium', () => {
     expect(getComputedStyle(negative.querySelector('.mav-bar-value') as HTMLElement).color).toBe('rgb(213, 94, 0)')
   })
 
+  it("keeps each panel's place once the model is known: the first token moves nothing", async () => {
+    const events = syntheticRun({ steps: 3, seed: 3 })
+    const firstStep = events.findIndex((event) => event.type === 'step')
+    const store = createRunStore()
+    act(() => {
+      store.reset('connecting')
+      for (const event of events.slice(0, firstStep)) store.dispatch(event)
+    })
+    render(<MAVContainer store={store} theme="light" />)
+    const container = document.querySelector('.mav-container') as HTMLElement
+    await settle(() => container.dataset.layers !== undefined)
+    const boxes = () =>
+      Array.from(container.querySelectorAll<HTMLElement>('[data-panel]')).map((element) => {
+        const box = element.getBoundingClientRect()
+        return `${element.dataset.panel} ${box.top} ${box.height}`
+      })
+    const waiting = boxes()
+    expect(container.querySelectorAll('[data-state="loading"]')).toHaveLength(5)
+    act(() => store.dispatch(events[firstStep] as MavEvent))
+    await settle(() => container.querySelectorAll('[data-state="ready"]').length === 5)
+    expect(container.querySelectorAll('.mav-bar-row')).toHaveLength(2 * 30 + 1)
+    // The generated text and the output distribution are shorter than the reserved panels they share a
+    // row with, so no panel moves (the history, last, grows downwards).
+    const ready = boxes()
+    const reserved = (list: string[]) => list.filter((box) => /^(mlp|attention|top)/.test(box))
+    expect(reserved(ready)).toEqual(reserved(waiting))
+    const tops = (list: string[]) => list.map((box) => box.split(' ').slice(0, 2).join(' '))
+    expect(tops(ready)).toEqual(tops(waiting))
+  })
+
   it('keeps up with a 2,000-step, 30-layer run arriving 10 steps per frame', async () => {
     const events = syntheticRun({ steps: 2000, seed: 7 })
     const steps = events.filter((event): event is MavStepEvent => event.type === 'step')

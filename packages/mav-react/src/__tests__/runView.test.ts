@@ -70,6 +70,33 @@ describe('runView', () => {
     for (const unsubscribe of off) unsubscribe?.()
   })
 
+  it("gives each lane a frame of its own when it mounts the run's first step", async () => {
+    const store = createRunStore()
+    const allLanes: LanePacer = { perFrame: () => 5, measure: () => {} }
+    const views = createFrameViews(store, scheduleFrame, allLanes)
+    const seen: number[][] = []
+    const off = views.map((view, lane) => view.subscribe(() => seen.at(-1)?.push(lane)))
+    const events = recordingEvents()
+    const firstStep = events.findIndex((event) => event.type === 'step')
+    const perFrame = async () => {
+      seen.push([])
+      await frame()
+    }
+    // Before any step the lanes are cheap: one frame updates them all.
+    for (const event of events.slice(0, firstStep)) store.dispatch(event)
+    await perFrame()
+    expect(seen).toEqual([[0, 1, 2, 3, 4]])
+    seen.length = 0
+    store.dispatch(events[firstStep] as never)
+    for (let i = 0; i < 6; i++) await perFrame()
+    expect(seen).toEqual([[0], [1], [2], [3], [4], []])
+    seen.length = 0
+    store.dispatch(events[firstStep + 1] as never)
+    await perFrame()
+    expect(seen).toEqual([[0, 1, 2, 3, 4]])
+    for (const unsubscribe of off) unsubscribe()
+  })
+
   it('updates several lanes in the same frame once frames prove cheap', async () => {
     const store = createRunStore()
     const views = [0, 1, 2, 3, 4].map((lane) => runView(store, 'frame', lane as MavUpdateLane))
