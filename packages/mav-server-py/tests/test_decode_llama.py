@@ -11,7 +11,7 @@ from openmav.converters.data_converter import DataConverter
 from transformers import DynamicCache, LlamaConfig, LlamaForCausalLM
 
 from mav_server import engine, metrics
-from mav_server.decode_llama import LlamaDecoder, LlamaWeights, unsupported_reason
+from mav_server.decode_llama import LlamaDecoder, LlamaWeights, rms_norm, scalar, unsupported_reason
 from mav_server.engine import decode_path, iter_steps, lean_weights
 from mav_server.models import LoadedModel
 from mav_server.protocol import EffectiveRequest
@@ -143,6 +143,19 @@ def test_a_long_prompt_in_chunks_gives_the_same_steps(monkeypatch: Any) -> None:
         np.testing.assert_allclose(ours.attention_entropy, theirs.attention_entropy, rtol=RTOL, atol=1e-6)
 
 
+def test_rms_norm_is_llama_s_value_for_value() -> None:
+    from transformers.models.llama.modeling_llama import LlamaRMSNorm
+
+    torch.manual_seed(1)
+    norm = LlamaRMSNorm(576, eps=1e-5)
+    with torch.no_grad():
+        norm.weight.normal_()
+    for scale in (1e-3, 1.0, 40.0):
+        x = torch.randn(7, 576) * scale
+        with torch.inference_mode():
+            assert torch.equal(rms_norm(x, norm.weight, scalar(1e-5), scalar(576)), norm(x))
+
+
 def test_fusing_keeps_the_model_s_own_forward_and_shares_memory() -> None:
     model = tiny_llama(tied=True)
     ids = torch.tensor([[3, 1, 4, 1, 5, 9, 2, 6]])
@@ -150,7 +163,7 @@ def test_fusing_keeps_the_model_s_own_forward_and_shares_memory() -> None:
         before = model(ids).logits
     weights = LlamaWeights(model)
     layer = model.model.layers[0]
-    assert layer.self_attn.k_proj.weight.data_ptr() == weights.layers[0].qkv[64:96].data_ptr()
+    assert layer.self_attn.k_proj.weight.data_ptr() == weights.layers[0].qkv_t[:, 64:96].data_ptr()
     with torch.inference_mode():
         after = model(ids).logits
     assert torch.equal(before, after)

@@ -114,16 +114,23 @@ def _unknown_module(model: Any) -> str | None:
 
 @dataclass(frozen=True)
 class Layer:
+    """One block's weights; matrices transposed (views), as `torch.mm(x, w_t)` is `F.linear(x, w)`."""
+
     input_norm: torch.Tensor
-    input_eps: float
-    qkv: torch.Tensor
-    """q, k and v projections stacked by rows: (q + 2 kv, hidden)."""
-    o: torch.Tensor
+    input_eps: torch.Tensor
+    qkv_t: torch.Tensor
+    """q, k and v projections stacked by rows, transposed: (hidden, q + 2 kv)."""
+    o_t: torch.Tensor
     post_norm: torch.Tensor
-    post_eps: float
-    gate_up: torch.Tensor
-    """gate and up projections stacked by rows: (2 intermediate, hidden)."""
-    down: torch.Tensor
+    post_eps: torch.Tensor
+    gate_up_t: torch.Tensor
+    """gate and up projections stacked by rows, transposed: (hidden, 2 intermediate)."""
+    down_t: torch.Tensor
+
+
+def scalar(value: float) -> torch.Tensor:
+    """A 0-dim float32 tensor: in float32 arithmetic it gives what the float gives, cheaper per call."""
+    return torch.tensor(value, dtype=torch.float32)
 
 
 class LlamaWeights:
@@ -143,11 +150,12 @@ class LlamaWeights:
         self.head_dim = getattr(config, "head_dim", None) or config.hidden_size // self.n_heads
         self.hidden_size = config.hidden_size
         self.qk_v_sizes = ((self.n_heads + self.n_kv_heads) * self.head_dim, self.n_kv_heads * self.head_dim)
-        self.norm_eps = model.model.norm.variance_epsilon
-        self.scaling = self.head_dim**-0.5
+        self.norm_eps = scalar(model.model.norm.variance_epsilon)
+        self.norm_size = scalar(self.hidden_size)
+        self.scaling = scalar(self.head_dim**-0.5)
         self.embed = model.model.embed_tokens.weight
         self.final_norm = model.model.norm.weight
-        self.lm_head = model.lm_head.weight
+        self.lm_head_t = model.lm_head.weight.t()
         self.inv_freq = model.model.rotary_emb.inv_freq
         self._fused: list[tuple[torch.nn.Parameter, torch.Tensor]] = []
         self.layers = [self._fuse(layer) for layer in model.model.layers]
@@ -159,13 +167,13 @@ class LlamaWeights:
         gate_up = self._fuse_rows([mlp.gate_proj.weight, mlp.up_proj.weight])
         return Layer(
             input_norm=layer.input_layernorm.weight,
-            input_eps=layer.input_layernorm.variance_epsilon,
-            qkv=qkv,
-            o=attn.o_proj.weight,
+            input_eps=scalar(layer.input_layernorm.variance_epsilon),
+            qkv_t=qkv.t(),
+            o_t=attn.o_proj.weight.t(),
             post_norm=layer.post_attention_layernorm.weight,
-            post_eps=layer.post_attention_layernorm.variance_epsilon,
-            gate_up=gate_up,
-            down=mlp.down_proj.weight,
+            post_eps=scalar(layer.post_attention_layernorm.variance_epsilon),
+            gate_up_t=gate_up.t(),
+            down_t=mlp.down_proj.weight.t(),
         )
 
     def _fuse_rows(self, params: list[torch.nn.Parameter]) -> torch.Tensor:
@@ -195,10 +203,15 @@ def release_freed_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
-    """`LlamaRMSNorm.forward` for float32, the same operations in the same order."""
-    variance = x.pow(2).mean(-1, keepdim=True)
-    return weight * (x * torch.rsqrt(variance + eps))
+def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: torch.Tensor, size: torch.Tensor) -> torch.Tensor:
+    """`LlamaRMSNorm.forward` for float32, value for value.
+
+    `pow(2)` is `x * x`, `mean` is `sum` then `div_` by the size, and a 0-dim float32 `eps` adds what
+    the float `eps` adds: the same kernels in the same order, without the Python scalars (each one is
+    wrapped in a tensor and converted per call, which costs more than the addition).
+    """
+    variance = (x * x).sum(-1, keepdim=True).div_(size)
+    return (x * variance.add_(eps).rsqrt_()).mul_(weight)
 
 
 @dataclass(frozen=True)
@@ -231,10 +244,9 @@ class LlamaDecoder:
         emb = torch.cat((freqs, freqs), dim=-1)
         self.cos, sin = emb.cos(), emb.sin()
         # HF's `rotate_half(x) * sin` is `cat(-x2, x1) * sin`; the same products, sign for sign, are
-        # `x[..., halves swapped] * cat(-sin1, sin2)`: one gather and one multiply instead of four ops.
+        # `x with its halves swapped * cat(-sin1, sin2)`: one flip and one multiply instead of four ops.
         half = w.head_dim // 2
         self.signed_sin = torch.cat((-sin[:, :half], sin[:, half:]), dim=-1)
-        self.swap_halves = torch.cat((torch.arange(half, w.head_dim), torch.arange(half)))
 
     def forward(self, token_ids: torch.Tensor) -> Outputs:
         """Feed `token_ids` (1-D, the prompt or one new token) after what the cache already holds.
@@ -251,7 +263,8 @@ class LlamaDecoder:
         grouped = (nkv, (nh // nkv) * n, d)
         cos = self.cos.narrow(0, start, n)  # (n, d)
         signed_sin = self.signed_sin.narrow(0, start, n)
-        swap_halves = self.swap_halves
+        halves = (nh + nkv, n, 2, d // 2)
+        rotated = (nh + nkv, n, d)
         mask = None
         if n > 1:  # the prompt: causal, as HF's additive mask (min float where a key is in the future)
             future = torch.ones(n, end, dtype=torch.bool).triu(start + 1)
@@ -260,18 +273,19 @@ class LlamaDecoder:
         x = F.embedding(token_ids, w.embed)  # (n, hidden)
         hidden = [x[-1]]
         attentions = []
+        size = w.norm_size
         for layer, keys, values in zip(w.layers, self.keys, self.values, strict=True):
-            h = rms_norm(x, layer.input_norm, layer.input_eps)
-            qk, v = F.linear(h, layer.qkv).split(w.qk_v_sizes, dim=-1)
+            h = rms_norm(x, layer.input_norm, layer.input_eps, size)
+            qk, v = torch.mm(h, layer.qkv_t).split(w.qk_v_sizes, dim=-1)
             # Rotate q and k together: (heads + kv heads, n, d).
             qk = qk.view(n, nh + nkv, d).transpose(0, 1)
-            qk = qk * cos + qk.index_select(-1, swap_halves) * signed_sin
+            qk = qk * cos + qk.view(halves).flip(-2).view(rotated) * signed_sin
             q, k = qk.split((nh, nkv))
             keys.narrow(1, start, n).copy_(k)
             values.narrow(1, start, n).copy_(v.view(n, nkv, d).transpose(0, 1))
             # Grouped-query attention without copying k/v per head: query head j*groups + r reads kv
             # head j, as HF's `repeat_kv` arranges it.
-            scores = torch.matmul(q.reshape(grouped), keys.narrow(1, 0, end).transpose(1, 2)) * w.scaling
+            scores = torch.matmul(q.reshape(grouped), keys.narrow(1, 0, end).transpose(1, 2)).mul_(w.scaling)
             scores = scores.view(nh, n, end)
             if mask is not None:
                 scores = scores + mask
@@ -279,12 +293,12 @@ class LlamaDecoder:
             attentions.append(probs.select(1, -1))
             out = torch.matmul(probs.view(nkv, -1, end), values.narrow(1, 0, end))  # grouped shape
             out = out.view(nh, n, d).transpose(0, 1).reshape(n, nh * d)
-            x = x + F.linear(out, layer.o)
-            h = rms_norm(x, layer.post_norm, layer.post_eps)
-            gate, up = F.linear(h, layer.gate_up).chunk(2, dim=-1)
-            x = x + F.linear(F.silu(gate) * up, layer.down)
+            x = x + torch.mm(out, layer.o_t)
+            h = rms_norm(x, layer.post_norm, layer.post_eps, size)
+            gate, up = torch.mm(h, layer.gate_up_t).chunk(2, dim=-1)
+            x = x + torch.mm(F.silu(gate).mul_(up), layer.down_t)
             hidden.append(x[-1])
-        last = rms_norm(x[-1:], w.final_norm, w.norm_eps)
+        last = rms_norm(x[-1:], w.final_norm, w.norm_eps, size)
         hidden[-1] = last[0]
         self.length = end
-        return Outputs(F.linear(last, w.lm_head), torch.stack(hidden), torch.stack(attentions))
+        return Outputs(torch.mm(last, w.lm_head_t), torch.stack(hidden), torch.stack(attentions))
