@@ -285,13 +285,13 @@ class LlamaDecoder:
             values.narrow(1, start, n).copy_(v.view(n, nkv, d).transpose(0, 1))
             # Grouped-query attention without copying k/v per head: query head j*groups + r reads kv
             # head j, as HF's `repeat_kv` arranges it.
-            scores = torch.matmul(q.reshape(grouped), keys.narrow(1, 0, end).transpose(1, 2)).mul_(w.scaling)
+            scores = torch.bmm(q.reshape(grouped), keys.narrow(1, 0, end).transpose(1, 2)).mul_(w.scaling)
             scores = scores.view(nh, n, end)
             if mask is not None:
                 scores = scores + mask
             probs = F.softmax(scores, dim=-1, dtype=torch.float32)
             attentions.append(probs.select(1, -1))
-            out = torch.matmul(probs.view(nkv, -1, end), values.narrow(1, 0, end))  # grouped shape
+            out = torch.bmm(probs.view(nkv, -1, end), values.narrow(1, 0, end))  # grouped shape
             out = out.view(nh, n, d).transpose(0, 1).reshape(n, nh * d)
             x = x + torch.mm(out, layer.o_t)
             h = rms_norm(x, layer.post_norm, layer.post_eps, size)
