@@ -87,7 +87,6 @@ function useHeatmap(
   scope: MavRunScopeValue,
   metric: MavHistoryMetric,
   scale: MavScale,
-  rowHeight: number,
 ) {
   useEffect(() => {
     const canvas = canvasRef.current
@@ -110,8 +109,11 @@ function useHeatmap(
       const capacity = selectCapacity(state)
       const rows = selectRows(state, metric)
       const ratio = typeof devicePixelRatio === 'number' ? devicePixelRatio : 1
-      const width = Math.max(1, Math.round(cssWidth * ratio))
-      const height = Math.max(1, Math.round(rows * rowHeight * ratio))
+      // One pixel per layer and at most one column per step; the stylesheet scales the bitmap up
+      // (pixelated, the same cells): a step writes a few dozen pixels, and the bitmap the compositor
+      // copies every frame the heatmap changes is a third of a row-height-tall one, or less.
+      const width = Math.max(1, Math.min(capacity, Math.round(cssWidth * ratio)))
+      const height = Math.max(1, rows)
       const key = `${width}x${height}:${capacity}:${rows}`
       if (key !== layout || steps.at(0) !== firstStep || steps.length < drawn || image === null) {
         layout = key
@@ -180,7 +182,7 @@ function useHeatmap(
       observer?.disconnect()
       if (pending !== 0) cancelAnimationFrame(pending)
     }
-  }, [canvasRef, scope, metric, scale, rowHeight])
+  }, [canvasRef, scope, metric, scale])
 }
 
 interface HeatmapProps {
@@ -192,7 +194,7 @@ interface HeatmapProps {
 
 function Heatmap({ scope, metric, scale, rowHeight }: HeatmapProps) {
   const canvasRef = useRef<HTMLCanvasElement>(null)
-  useHeatmap(canvasRef, scope, metric, scale, rowHeight)
+  useHeatmap(canvasRef, scope, metric, scale)
   const rows = useScopeSelector(scope, (state) => selectRows(state, metric))
   const capacity = useScopeSelector(scope, selectCapacity)
   const length = useScopeSelector(scope, (state) => state.steps.length)

@@ -56,7 +56,9 @@ describe('in Chromium', () => {
     const [activations, entropy] = Array.from(document.querySelectorAll<HTMLCanvasElement>('.mav-heatmap-canvas'))
     if (!activations || !entropy) throw new Error('no heatmaps')
     await settle(() => columnPainted(entropy, entropy.width - 1) && columnPainted(activations, activations.width - 1))
-    expect(activations.height).toBeGreaterThanOrEqual(31 * 3)
+    // A pixel per layer, shown 3 CSS pixels tall (the default row height) by the stylesheet.
+    expect(activations.height).toBe(31)
+    expect(activations.getBoundingClientRect().height).toBe(31 * 3)
     // Every planned column is painted: the run reached max_new_tokens.
     expect(columnPainted(activations, 0)).toBe(true)
     expect(columnPainted(activations, activations.width - 1)).toBe(true)
