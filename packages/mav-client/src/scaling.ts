@@ -8,17 +8,39 @@ export type MavScale = 'linear' | 'log' | 'minmax'
  * Signs survive `linear`, so callers use `Math.abs` for the length and the sign for the colour.
  */
 export function applyScaling(values: ArrayLike<number>, scale: MavScale = 'linear', maxBarLength = 20): number[] {
-  let scaled = Array.from(values)
-  if (scaled.length === 0) return scaled
-  if (scale === 'log') {
-    scaled = scaled.map((value) => Math.log1p(Math.abs(value)))
+  return applyScalingInto(values, scale, maxBarLength, new Array<number>(values.length))
+}
+
+/**
+ * `applyScaling` written into `out` (its first `values.length` entries), allocating nothing: for loops
+ * over many steps, such as a heatmap painting a long history in one frame. Returns `out`.
+ */
+export function applyScalingInto<Out extends { [index: number]: number }>(
+  values: ArrayLike<number>,
+  scale: MavScale,
+  maxBarLength: number,
+  out: Out,
+): Out {
+  const n = values.length
+  if (scale === 'linear') {
+    for (let i = 0; i < n; i++) out[i] = values[i] as number
+  } else if (scale === 'log') {
+    for (let i = 0; i < n; i++) out[i] = Math.log1p(Math.abs(values[i] as number))
   } else if (scale === 'minmax') {
-    const min = Math.min(...scaled)
-    const max = Math.max(...scaled)
-    scaled = max - min > 1e-9 ? scaled.map((value) => (value - min) / (max - min)) : scaled.map(() => 0)
-  } else if (scale !== 'linear') {
+    let min = Number.POSITIVE_INFINITY
+    let max = Number.NEGATIVE_INFINITY
+    for (let i = 0; i < n; i++) {
+      min = Math.min(min, values[i] as number)
+      max = Math.max(max, values[i] as number)
+    }
+    const range = max - min
+    for (let i = 0; i < n; i++) out[i] = range > 1e-9 ? ((values[i] as number) - min) / range : 0
+  } else {
     throw new TypeError(`applyScaling: scale must be "linear", "log" or "minmax", got ${JSON.stringify(scale)}`)
   }
-  const max = Math.max(...scaled)
-  return max > 0 ? scaled.map((value) => (value / max) * maxBarLength) : scaled
+  // Math.max over a loop, as over a spread: a NaN anywhere makes it NaN (and the values stay unscaled).
+  let max = Number.NEGATIVE_INFINITY
+  for (let i = 0; i < n; i++) max = Math.max(max, out[i] as number)
+  if (max > 0) for (let i = 0; i < n; i++) out[i] = ((out[i] as number) / max) * maxBarLength
+  return out
 }

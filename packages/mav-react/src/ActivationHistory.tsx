@@ -1,4 +1,4 @@
-import { applyScaling, type MavRunState, type MavScale, type MavStepEvent } from '@mav/client'
+import { applyScalingInto, type MavRunState, type MavScale, type MavStepEvent } from '@mav/client'
 import {
   type CSSProperties,
   forwardRef,
@@ -97,6 +97,8 @@ function useHeatmap(
     let layout = ''
     let image: ImageData | null = null
     let pending = 0
+    // Reused for every step's column: thousands of steps in one frame allocate nothing.
+    let normalised = new Float64Array(0)
     // The width comes from the ResizeObserver, which reports after layout: reading clientWidth here
     // would force a layout of the whole container in the frame that mounts it.
     const observing = typeof ResizeObserver === 'function'
@@ -138,7 +140,9 @@ function useHeatmap(
         const x0 = Math.min(width - 1, Math.floor((i * width) / capacity))
         const x1 = Math.min(width, Math.max(x0 + 1, Math.floor(((i + 1) * width) / capacity)))
         right = Math.max(right, x1)
-        const normalised = applyScaling(valuesOf(step, metric), scale, 1)
+        const values = valuesOf(step, metric)
+        if (normalised.length < values.length) normalised = new Float64Array(values.length)
+        applyScalingInto(values, scale, 1, normalised)
         for (let row = 0; row < rows; row++) {
           const color = paletteIndex(normalised[row] ?? 0) * 3
           const y0 = Math.floor(row * rowPixels)
