@@ -128,7 +128,6 @@ function useHeatmap(
       if (rows === 0 || drawn >= steps.length) return
       const pixels = image.data
       const colors = viridis()
-      const rowPixels = height / rows
       const left = Math.floor((drawn * width) / capacity)
       let right = left
       const started = performance.now()
@@ -136,25 +135,24 @@ function useHeatmap(
       for (; i < steps.length; i++) {
         // Many steps at once (a replay arriving in one go, a resize) are painted over several frames.
         if ((i - drawn) % 8 === 7 && performance.now() - started > PAINT_BUDGET_MS) break
-        const step = steps.at(i) as MavStepEvent
         const x0 = Math.min(width - 1, Math.floor((i * width) / capacity))
-        const x1 = Math.min(width, Math.max(x0 + 1, Math.floor(((i + 1) * width) / capacity)))
+        const next = Math.floor(((i + 1) * width) / capacity)
+        // More steps than columns: a step whose one column the next step paints over is not painted.
+        if (next === x0 && i + 1 < steps.length) continue
+        const x1 = Math.min(width, Math.max(x0 + 1, next))
         right = Math.max(right, x1)
-        const values = valuesOf(step, metric)
+        const values = valuesOf(steps.at(i) as MavStepEvent, metric)
         if (normalised.length < values.length) normalised = new Float64Array(values.length)
         applyScalingInto(values, scale, 1, normalised)
+        // One bitmap row per layer (the stylesheet gives it its height).
         for (let row = 0; row < rows; row++) {
           const color = paletteIndex(normalised[row] ?? 0) * 3
-          const y0 = Math.floor(row * rowPixels)
-          const y1 = Math.min(height, Math.max(y0 + 1, Math.floor((row + 1) * rowPixels)))
-          for (let y = y0; y < y1; y++) {
-            for (let x = x0; x < x1; x++) {
-              const at = (y * width + x) * 4
-              pixels[at] = colors[color] as number
-              pixels[at + 1] = colors[color + 1] as number
-              pixels[at + 2] = colors[color + 2] as number
-              pixels[at + 3] = 255
-            }
+          for (let x = x0; x < x1; x++) {
+            const at = (row * width + x) * 4
+            pixels[at] = colors[color] as number
+            pixels[at + 1] = colors[color + 1] as number
+            pixels[at + 2] = colors[color + 2] as number
+            pixels[at + 3] = 255
           }
         }
       }
