@@ -57,7 +57,8 @@ async function backend() {
       backend_s_openmav: b.openmav_statefetcher_seconds && {
         note:
           `one run (${b.openmav_vs_generate}x generate's fastest); ${b.openmav_vs_ours}x our fastest run, ` +
-          `${b.openmav_vs_ours_median}x our median`,
+          `${b.openmav_vs_ours_median}x our median, ${b.openmav_vs_ours_around_it}x our runs right before ` +
+          `and after it (${b.ours_around_openmav_seconds.join(' s, ')} s)`,
       },
       backend_rss_mb: {
         note:
