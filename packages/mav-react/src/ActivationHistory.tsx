@@ -112,8 +112,9 @@ function useHeatmap(
       const rows = selectRows(state, metric)
       const ratio = typeof devicePixelRatio === 'number' ? devicePixelRatio : 1
       // One pixel per layer and at most one column per step; the stylesheet scales the bitmap up
-      // (pixelated, the same cells): a step writes a few dozen pixels, and the bitmap the compositor
-      // copies every frame the heatmap changes is a third of a row-height-tall one, or less.
+      // (pixelated, the same cells). A step writes a few dozen pixels and the canvas handed to the
+      // compositor is small; in exchange a compositor without a GPU scales it again in every frame that
+      // changes it (measured: a fast replay's first frames cheaper, a steady flood's frames ~2 ms dearer).
       const width = Math.max(1, Math.min(capacity, Math.round(cssWidth * ratio)))
       const height = Math.max(1, rows)
       const key = `${width}x${height}:${capacity}:${rows}`

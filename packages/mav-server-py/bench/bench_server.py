@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ from mav_server.sse import encode_event
 PROMPT = "Once upon a time, in a small village by the sea,"
 
 
-def spread(values: list[float], digits: int) -> dict[str, float]:
+def spread(values: Sequence[float], digits: int) -> dict[str, float]:
     """Fastest, median and slowest of the repeats."""
     return {
         "min": round(min(values), digits),
@@ -281,17 +282,10 @@ def main(argv: list[str] | None = None) -> int:
         "openmav_vs_ours_around_it": None
         if openmav_s is None
         else round(openmav_s / statistics.mean(bracket), 2),
-        "step_bytes_30_layers": {
-            "min": min(our_sizes),
-            "mean": round(statistics.mean(our_sizes)),
-            "median": statistics.median(our_sizes),
-            "max": max(our_sizes),
-        },
+        "step_bytes_30_layers": {**spread(our_sizes, 1), "mean": round(statistics.mean(our_sizes))},
         "step_bytes_12_layer_cut": {
-            "min": min(twelve),
+            **spread(twelve, 1),
             "mean": round(statistics.mean(twelve)),
-            "median": statistics.median(twelve),
-            "max": max(twelve),
             "share_under_2000": round(sum(size < 2000 for size in twelve) / len(twelve), 3),
         },
         "seed_step_bytes": round(statistics.mean(seed_sizes)) if seed_sizes else None,

@@ -35,7 +35,7 @@ describe('applyScaling', () => {
     )
   })
 
-  it('allocates nothing into a buffer: it returns the buffer it was given', () => {
+  it('writes into the buffer it is given and returns that buffer', () => {
     const buffer = new Float64Array(3)
     expect(applyScalingInto([1, 2, 4], 'linear', 1, buffer)).toBe(buffer)
     expect(Array.from(buffer)).toEqual([0.25, 0.5, 1])
