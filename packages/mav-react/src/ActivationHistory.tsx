@@ -68,6 +68,8 @@ const valuesOf = (step: MavStepEvent, metric: MavHistoryMetric) =>
 
 /** Columns the heatmap has room for: the run's `max_new_tokens`, or more if it went beyond. */
 const selectCapacity = (state: MavRunState) => Math.max(state.meta?.request.max_new_tokens ?? 0, state.steps.length, 1)
+const selectModelKnown = (state: MavRunState) => state.meta !== null || state.steps.length > 0
+const WAITING = 'The history fills in as tokens arrive.'
 const selectRows = (state: MavRunState, metric: MavHistoryMetric) => {
   const first = state.steps.at(0)
   if (first) return valuesOf(first, metric).length
@@ -250,14 +252,19 @@ export const ActivationHistory = forwardRef<HTMLElement, ActivationHistoryProps>
   ref,
 ) {
   const scope = useMavRunScope('ActivationHistory')
-  const length = useScopeSelector(scope, (state) => state.steps.length)
+  const waiting = useScopeSelector(scope, (state) => state.steps.length === 0)
+  // The heatmaps mount once the run's model is known (its `meta`), empty: canvases, their size and
+  // their layout are settled before the first step, which then only paints pixels, and nothing below
+  // the history moves when it arrives.
+  const known = useScopeSelector(scope, selectModelKnown)
   return (
     <Panel
       ref={ref}
       title={title}
       panel="activation_history"
-      state={length > 0 ? 'ready' : 'empty'}
-      message="The history fills in as tokens arrive."
+      state={known ? 'ready' : 'empty'}
+      message={WAITING}
+      aside={known && waiting ? <span className="mav-muted">{WAITING}</span> : undefined}
       {...rest}
     >
       {metrics.map((metric) => (

@@ -28,6 +28,27 @@ describe('ActivationHistory', () => {
     expect(figures[1]?.querySelector('.mav-heatmap-cursor')?.getAttribute('data-step')).toBe('12')
   })
 
+  it('mounts its heatmaps, empty, once the run names its model', () => {
+    const events = recordingEvents()
+    const beforeSteps = events.slice(
+      0,
+      events.findIndex((event) => event.type === 'step'),
+    )
+    render(
+      <MavRunScope events={beforeSteps} updates="sync">
+        <ActivationHistory />
+      </MavRunScope>,
+    )
+    const region = screen.getByRole('region', { name: 'Activation history' })
+    expect(region.dataset.state).toBe('ready')
+    const figures = Array.from(region.querySelectorAll<HTMLElement>('figure'))
+    expect(figures.map((figure) => [figure.dataset.rows, figure.dataset.steps])).toEqual([
+      ['31', '0'],
+      ['30', '0'],
+    ])
+    expect(region.textContent).toContain('The history fills in as tokens arrive.')
+  })
+
   it('shows an empty state before the first step', () => {
     render(
       <MavRunScope>
