@@ -2,7 +2,8 @@
 
 For N new tokens of the bundled SmolLM2-135M-Instruct on this machine it prints:
 - seconds for our engine (every step event built and encoded) vs plain `model.generate` with the KV cache
-  vs openmav's `StateFetcher`, and the ratios;
+  vs openmav's `StateFetcher`, and the ratios; also our engine with one forward pass per token (no
+  guessed tokens checked in the same pass) and how many passes it ran with them;
 - bytes per step event, ours vs the seed's format (an openmav `ModelMeasurements` serialized as JSON with
   its full logits and probabilities);
 - time to the first step over HTTP (a real uvicorn server on loopback, model already loaded);
@@ -33,6 +34,7 @@ import httpx
 import torch
 
 from mav_server.config import BUNDLED_MODEL_ID
+from mav_server.decode_llama import LlamaDecoder
 from mav_server.engine import decode_path, generate
 from mav_server.models import LoadedModel, ModelRegistry, source_for
 from mav_server.protocol import EffectiveRequest, StepEvent
@@ -75,7 +77,7 @@ def time_generate(loaded: LoadedModel, prompt_ids: list[int], n: int) -> tuple[f
 
 
 def time_ours(
-    loaded: LoadedModel, prompt_ids: list[int], n: int
+    loaded: LoadedModel, prompt_ids: list[int], n: int, guess: bool = True
 ) -> tuple[float, float, list[StepEvent], list[int]]:
     request = EffectiveRequest(model=loaded.card.id, prompt=PROMPT, max_new_tokens=n, chat=False)
     steps: list[StepEvent] = []
@@ -89,8 +91,26 @@ def time_ours(
 
     cpu = time.process_time()
     start = time.perf_counter()
-    generate(loaded, request, prompt_ids, emit, started=start, stop_at_eos=False)
+    generate(loaded, request, prompt_ids, emit, started=start, stop_at_eos=False, guess=guess)
     return time.perf_counter() - start, time.process_time() - cpu, steps, sizes
+
+
+def count_passes(run: Any) -> int:
+    """Forward passes of the lean decoder during `run()`, the prompt's included."""
+    passes = 0
+    forward = LlamaDecoder.forward
+
+    def counting(self: LlamaDecoder, token_ids: torch.Tensor, keep: int = 1) -> Any:
+        nonlocal passes
+        passes += 1
+        return forward(self, token_ids, keep)
+
+    LlamaDecoder.forward = counting  # type: ignore[method-assign]
+    try:
+        run()
+    finally:
+        LlamaDecoder.forward = forward  # type: ignore[method-assign]
+    return passes
 
 
 def time_openmav(loaded: LoadedModel, n: int) -> tuple[float, list[int]]:
@@ -206,17 +226,20 @@ def main(argv: list[str] | None = None) -> int:
     # Warm-up (first-call allocations), then interleaved timed runs. The warm-up of ours is a whole run,
     # so the memory figure is the server's after loading the model and serving one run: measured later,
     # it would include what `generate` and openmav's full-sequence passes left in the heap.
-    time_ours(loaded, prompt_ids, n)
+    passes = count_passes(lambda: time_ours(loaded, prompt_ids, n))
     rss_one_run = rss_mb()
     time_generate(loaded, prompt_ids, 4)
-    gen_times, our_times, gen_cpu, our_cpu = [], [], [], []
+    gen_times, our_times, gen_cpu, our_cpu, single_times = [], [], [], [], []
     gen_tokens: list[int] = []
     our_steps: list[StepEvent] = []
     our_sizes: list[int] = []
     for index in range(repeats):
-        order = ("gen", "ours") if index % 2 == 0 else ("ours", "gen")
+        # "single" is ours with one forward pass per token (no guesses): what the guesses save.
+        order = ("gen", "ours", "single") if index % 2 == 0 else ("single", "ours", "gen")
         for which in order:
-            if which == "gen":
+            if which == "single":
+                single_times.append(time_ours(loaded, prompt_ids, n, guess=False)[0])
+            elif which == "gen":
                 seconds, cpu_seconds, gen_tokens = time_generate(loaded, prompt_ids, n)
                 gen_times.append(seconds)
                 gen_cpu.append(cpu_seconds)
@@ -226,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
                 our_cpu.append(cpu_seconds)
         print(
             f"  repeat {index + 1}: generate {gen_times[-1]:.2f} s ({gen_cpu[-1]:.2f} CPU s), "
-            f"ours {our_times[-1]:.2f} s ({our_cpu[-1]:.2f} CPU s)"
+            f"ours {our_times[-1]:.2f} s ({our_cpu[-1]:.2f} CPU s), "
+            f"ours one pass per token {single_times[-1]:.2f} s"
         )
     our_tokens = [step.token.id for step in our_steps]
     same = our_tokens == gen_tokens
@@ -262,6 +286,11 @@ def main(argv: list[str] | None = None) -> int:
         "load_seconds": round(load_s, 2),
         "generate_seconds": spread(gen_times, 3),
         "ours_seconds": spread(our_times, 3),
+        "ours_forward_passes": passes,
+        "ours_one_pass_per_token_seconds": spread(single_times, 3),
+        "ours_vs_one_pass_per_token_paired": round(
+            statistics.median(o / s for o, s in zip(our_times, single_times, strict=True)), 3
+        ),
         "ours_vs_generate": round(ours_min / gen_min, 3),
         "ours_vs_generate_median": round(statistics.median(our_times) / statistics.median(gen_times), 3),
         # Each repeat runs both back to back, so the ratio within a repeat cancels the machine's drift.
@@ -304,6 +333,12 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"ours                   {ours_min:8.2f} s   (median {statistics.median(our_times):.2f})   "
         f"x{results['ours_vs_generate']} of generate (within a repeat: x{results['ours_vs_generate_paired']})"
+    )
+    print(
+        f"ours, a pass per token {min(single_times):8.2f} s   "
+        f"(median {statistics.median(single_times):.2f}); "
+        f"ours ran {passes} forward passes for {n} tokens (guesses checked in the same pass), "
+        f"x{results['ours_vs_one_pass_per_token_paired']} of this within a repeat"
     )
     cpu_ratio = results["ours_vs_generate_cpu"]
     print(f"CPU seconds            generate {min(gen_cpu):.2f}, ours {min(our_cpu):.2f}   x{cpu_ratio}")

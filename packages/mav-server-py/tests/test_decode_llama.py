@@ -65,7 +65,7 @@ def compare_greedy(model: Any, prompt: list[int], steps: int) -> None:
                 output_hidden_states=True,
                 output_attentions=True,
             )
-            ours = decoder.forward(torch.tensor(feed))
+            (ours,) = decoder.forward(torch.tensor(feed))
             hidden = metrics.newest_hidden_states(theirs.hidden_states)
             rows = metrics.newest_attention_rows(theirs.attentions)
             assert ours.logits.shape == theirs.logits[:, -1].shape
@@ -122,16 +122,16 @@ def test_a_long_prompt_in_chunks_gives_the_same_steps(monkeypatch: Any) -> None:
 
     def run() -> list[Any]:
         loaded = loaded_of(model)
-        return list(iter_steps(loaded, prompt, Sampler(request, CPU), "l2", 6))
+        return list(iter_steps(loaded, prompt, Sampler(request, CPU), "l2", 6, guess=False))
 
     whole = run()
     monkeypatch.setattr(engine, "PROMPT_CHUNK", 5)
     passes: list[int] = []
     forward = LlamaDecoder.forward
 
-    def counting(self: LlamaDecoder, token_ids: torch.Tensor) -> Any:
+    def counting(self: LlamaDecoder, token_ids: torch.Tensor, keep: int = 1) -> Any:
         passes.append(int(token_ids.shape[0]))
-        return forward(self, token_ids)
+        return forward(self, token_ids, keep)
 
     monkeypatch.setattr(LlamaDecoder, "forward", counting)
     chunked = run()

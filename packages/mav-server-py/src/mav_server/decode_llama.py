@@ -216,7 +216,7 @@ def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: torch.Tensor, size: tor
 
 @dataclass(frozen=True)
 class Outputs:
-    """The newest position of one forward pass."""
+    """One position of a forward pass (the newest, or one of the last few)."""
 
     logits: torch.Tensor
     """(1, vocab)."""
@@ -224,7 +224,7 @@ class Outputs:
     """(layers + 1, hidden): the embeddings, each block's output, the last one after the final norm (as
     HF's `output_hidden_states`)."""
     attentions: torch.Tensor
-    """(layers, heads, length): each layer's attention row for the newest position."""
+    """(layers, heads, position + 1): each layer's attention row for this position."""
 
 
 class LlamaDecoder:
@@ -248,8 +248,9 @@ class LlamaDecoder:
         half = w.head_dim // 2
         self.signed_sin = torch.cat((-sin[:, :half], sin[:, half:]), dim=-1)
 
-    def forward(self, token_ids: torch.Tensor) -> Outputs:
-        """Feed `token_ids` (1-D, the prompt or one new token) after what the cache already holds.
+    def forward(self, token_ids: torch.Tensor, keep: int = 1) -> list[Outputs]:
+        """Feed `token_ids` (1-D: the prompt, one new token, or a token and a draft) after what the cache
+        already holds; return the outputs of the last `keep` positions, oldest first.
 
         The operations are `LlamaForCausalLM`'s eager forward, in its order; views and slices are
         arranged so that a one-token step makes as few torch calls as possible.
@@ -259,6 +260,8 @@ class LlamaDecoder:
         start, end = self.length, self.length + n
         if end > self.capacity:
             raise ValueError(f"the KV cache holds {self.capacity} positions; {end} were asked for")
+        if not 1 <= keep <= n:
+            raise ValueError(f"keep must be between 1 and the {n} tokens fed; got {keep}")
         nh, nkv, d = w.n_heads, w.n_kv_heads, w.head_dim
         grouped = (nkv, (nh // nkv) * n, d)
         cos = self.cos.narrow(0, start, n)  # (n, d)
@@ -271,7 +274,7 @@ class LlamaDecoder:
             mask = torch.zeros(n, end).masked_fill_(future, torch.finfo(torch.float32).min)
 
         x = F.embedding(token_ids, w.embed)  # (n, hidden)
-        hidden = [x[-1]]
+        hidden = [x[-keep:]]
         attentions = []
         size = w.norm_size
         for layer, keys, values in zip(w.layers, self.keys, self.values, strict=True):
@@ -290,15 +293,26 @@ class LlamaDecoder:
             if mask is not None:
                 scores = scores + mask
             probs = F.softmax(scores, dim=-1, dtype=torch.float32)
-            attentions.append(probs.select(1, -1))
+            attentions.append(probs[:, -keep:])
             out = torch.bmm(probs.view(nkv, -1, end), values.narrow(1, 0, end))  # grouped shape
             out = out.view(nh, n, d).transpose(0, 1).reshape(n, nh * d)
             x = x + torch.mm(out, layer.o_t)
             h = rms_norm(x, layer.post_norm, layer.post_eps, size)
             gate, up = torch.mm(h, layer.gate_up_t).chunk(2, dim=-1)
             x = x + torch.mm(F.silu(gate).mul_(up), layer.down_t)
-            hidden.append(x[-1])
-        last = rms_norm(x[-1:], w.final_norm, w.norm_eps, size)
-        hidden[-1] = last[0]
+            hidden.append(x[-keep:])
+        last = rms_norm(x[-keep:], w.final_norm, w.norm_eps, size)
+        hidden[-1] = last
         self.length = end
-        return Outputs(torch.mm(last, w.lm_head_t), torch.stack(hidden), torch.stack(attentions))
+        logits, states, rows = torch.mm(last, w.lm_head_t), torch.stack(hidden), torch.stack(attentions)
+        # Position `end - keep + j` attends to the keys up to itself: its row is cut there (the rest
+        # are the mask's exact zeros), so it sums over the same keys as a one-token step would.
+        return [
+            Outputs(logits[j : j + 1], states[:, j], rows[:, :, j, : end - keep + j + 1]) for j in range(keep)
+        ]
+
+    def rewind(self, length: int) -> None:
+        """Forget the positions from `length` on (a draft token that was not chosen)."""
+        if not 0 <= length <= self.length:
+            raise ValueError(f"cannot rewind to {length}: the cache holds {self.length} positions")
+        self.length = length

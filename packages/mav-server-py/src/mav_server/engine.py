@@ -1,11 +1,12 @@
-"""The generation loop: one KV-cached forward pass per new token, one `step` event per token.
+"""The generation loop: KV-cached forward passes, one `step` event per token.
 
-The first forward pass covers the prompt; every later pass feeds exactly one new token with the KV cache
-and returns the newest position's logits, hidden states and attention rows, which is all openmav's
-metrics read. Llama-architecture models run `decode_llama`'s lean forward (the same math without
-transformers' per-call machinery); others run the transformers forward with
-`output_hidden_states`/`output_attentions` (for a long prompt: a cache-only pass over all but its last
-token, then the last token alone).
+The first forward pass covers the prompt; every later pass feeds the newest token with the KV cache
+and returns its position's logits, hidden states and attention rows, which is all openmav's metrics
+read. Llama-architecture models run `decode_llama`'s lean forward (the same math without
+transformers' per-call machinery), which also feeds a guess of the token after it (`drafting`): when
+the sampler chooses the guess, that pass has given two steps. Other models run the transformers
+forward with `output_hidden_states`/`output_attentions`, one pass per token (for a long prompt: a
+cache-only pass over all but its last token, then the last token alone).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from transformers import DynamicCache
 from . import decode_llama, metrics
 from .decode_llama import LlamaDecoder, LlamaWeights, Outputs
 from .detokenize import IncrementalDetokenizer
+from .drafting import PromptLookup
 from .models import LoadedModel
 from .protocol import (
     DoneEvent,
@@ -71,8 +73,10 @@ def first_window_start(config: Any, prompt_length: int) -> int:
     return 0 if maps <= PROMPT_ATTENTION_BYTES else prompt_length - 1
 
 
-Forward = Callable[[int], Outputs]
-"""One forward pass over the tokens of the sequence buffer not fed yet, up to the given length."""
+Forward = Callable[[int, "int | None"], list[Outputs]]
+"""One forward pass over the tokens of the sequence buffer not fed yet, up to the given length, and a
+guess of the token at that length (lean path only): the outputs of the newest position, then the
+guess's."""
 
 
 def lean_weights(loaded: LoadedModel) -> LlamaWeights | None:
@@ -102,7 +106,7 @@ def _hf_forward(model: Any, sequence: torch.Tensor, prompt_length: int) -> Forwa
     if fed > 0:
         model(sequence[:, :fed], past_key_values=cache, use_cache=True)
 
-    def forward(length: int) -> Outputs:
+    def forward(length: int, guess: int | None) -> list[Outputs]:
         nonlocal fed
         out = model(
             sequence[:, fed:length],
@@ -114,11 +118,13 @@ def _hf_forward(model: Any, sequence: torch.Tensor, prompt_length: int) -> Forwa
         fed = length
         # openmav's formulas in half precision overflow (squared norms) or turn into NaN (its
         # log(p + 1e-9) underflows to log(0)); the newest position alone is cheap to upcast.
-        return Outputs(
-            logits=out.logits[:, -1, :].to(dtype=torch.float32),
-            hidden_states=metrics.newest_hidden_states(out.hidden_states).float(),
-            attentions=metrics.newest_attention_rows(out.attentions).float(),
-        )
+        return [
+            Outputs(
+                logits=out.logits[:, -1, :].to(dtype=torch.float32),
+                hidden_states=metrics.newest_hidden_states(out.hidden_states).float(),
+                attentions=metrics.newest_attention_rows(out.attentions).float(),
+            )
+        ]
 
     return forward
 
@@ -132,10 +138,15 @@ tokens); only the last chunk's newest position is read."""
 def _lean_forward(weights: LlamaWeights, sequence: torch.Tensor) -> Forward:
     decoder = LlamaDecoder(weights, capacity=sequence.shape[1])
 
-    def forward(length: int) -> Outputs:
+    def forward(length: int, guess: int | None) -> list[Outputs]:
+        if decoder.length >= length:  # the last pass's guess was not chosen: its cache entry goes
+            decoder.rewind(length - 1)
         while length - decoder.length > PROMPT_CHUNK:
             decoder.forward(sequence[0, decoder.length : decoder.length + PROMPT_CHUNK])
-        return decoder.forward(sequence[0, decoder.length : length])
+        if guess is None:
+            return decoder.forward(sequence[0, decoder.length : length])
+        sequence[0, length] = guess  # overwritten by the token chosen there
+        return decoder.forward(sequence[0, decoder.length : length + 1], keep=2)
 
     return forward
 
@@ -146,11 +157,15 @@ def iter_steps(
     sampler: Sampler,
     aggregation: str,
     max_new_tokens: int,
+    *,
+    guess: bool = True,
 ) -> Iterator[RawStep]:
     """Yield one `RawStep` per new token; the forward pass for a step runs only when it is asked for.
 
     Llama-architecture models that `decode_llama` supports take its lean path, every other model the
-    transformers forward; both give the same numbers (tests/test_decode_llama.py).
+    transformers forward; both give the same numbers (tests/test_decode_llama.py). On the lean path each
+    pass also checks a guess of the token after the one it feeds (`drafting`), so one pass can yield two
+    steps; `guess=False` runs one pass per token.
     """
     sequence = torch.empty((1, len(prompt_ids) + max_new_tokens), dtype=torch.long, device=loaded.device)
     sequence[0, : len(prompt_ids)] = torch.tensor(list(prompt_ids), dtype=torch.long)
@@ -161,15 +176,29 @@ def iter_steps(
             forward = _lean_forward(weights, sequence)
         else:
             forward = _hf_forward(loaded.model, sequence, length)
-    for _ in range(max_new_tokens):
+    lookup = PromptLookup(prompt_ids) if guess and weights is not None else None
+    produced = 0
+    guessed: int | None = None
+    while produced < max_new_tokens:
         with torch.inference_mode():
-            out = forward(length)
-            token_id = sampler.choose(sequence[:, :length], out.logits)
-            activations = metrics.layer_activations(out.hidden_states, aggregation)
-            entropies = metrics.attention_entropies(out.attentions)
-        sequence[0, length] = token_id
-        length += 1
-        yield RawStep(token_id, out.logits[0], activations, entropies)
+            outputs = forward(length, guessed)
+        # outputs[0] is the position before `length`; outputs[1], when there is a guess, the guess's,
+        # which counts only if the sampler chooses the guess at `length`.
+        for out in outputs:
+            with torch.inference_mode():
+                token_id = sampler.choose(sequence[:, :length], out.logits)
+                activations = metrics.layer_activations(out.hidden_states, aggregation)
+                entropies = metrics.attention_entropies(out.attentions)
+            sequence[0, length] = token_id
+            length += 1
+            produced += 1
+            if lookup is not None:
+                lookup.append(token_id)
+            yield RawStep(token_id, out.logits[0], activations, entropies)
+            if token_id != guessed:
+                break
+        # A guess needs two more tokens to be worth a row: the pass that checks it yields both.
+        guessed = lookup.guess() if lookup is not None and max_new_tokens - produced >= 2 else None
 
 
 def token_text(loaded: LoadedModel, token_id: int) -> str:
@@ -248,12 +277,14 @@ def generate(
     started: float,
     cancelled: Cancelled = lambda: False,
     stop_at_eos: bool = True,
+    guess: bool = True,
 ) -> DoneEvent:
     """Run one generation, emitting `status`, one `step` per token, then `done` (after `error` on failure).
 
     `started` is the `time.perf_counter()` of the request; `elapsed_ms` counts from it. `cancelled` is
     polled before every forward pass, so a reader that went away stops the loop within one step.
-    `stop_at_eos=False` keeps going past the end token (benchmarks that need exactly N tokens).
+    `stop_at_eos=False` keeps going past the end token (benchmarks that need exactly N tokens);
+    `guess=False` runs one forward pass per token (see `iter_steps`).
     """
 
     def elapsed() -> float:
@@ -265,7 +296,9 @@ def generate(
     try:
         sampler = Sampler(request, loaded.device)
         detokenizer = IncrementalDetokenizer(loaded.tokenizer, prompt_ids)
-        raw_steps = iter_steps(loaded, prompt_ids, sampler, request.aggregation, request.max_new_tokens)
+        raw_steps = iter_steps(
+            loaded, prompt_ids, sampler, request.aggregation, request.max_new_tokens, guess=guess
+        )
         try:
             while True:
                 if cancelled():
