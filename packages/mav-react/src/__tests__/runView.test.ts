@@ -1,10 +1,12 @@
 import { createRunStore } from '@mav/client'
 import { describe, expect, it, vi } from 'vitest'
 import { createLanePacer, type LanePacer } from '../lanePacer'
-import { createFrameViews, type MavUpdateLane, runView, scheduleFrame } from '../runView'
+import { createFrameViews, MAV_UPDATE_LANES, type MavUpdateLane, runView, scheduleFrame } from '../runView'
 import { recordingEvents } from './helpers'
 
 const frame = () => new Promise((resolve) => requestAnimationFrame(resolve))
+/** 0, 1, ... MAV_UPDATE_LANES - 1. */
+const ALL = Array.from({ length: MAV_UPDATE_LANES }, (_, lane) => lane)
 async function frames(count: number) {
   for (let i = 0; i < count; i++) await frame()
 }
@@ -41,17 +43,17 @@ describe('runView', () => {
     await frame()
     expect(seen).toEqual([0])
     expect(views[1]?.getSnapshot()).not.toBe(store.getSnapshot())
-    await frames(4)
-    expect(seen).toEqual([0, 1, 2, 3, 4])
+    await frames(MAV_UPDATE_LANES - 1)
+    expect(seen).toEqual(ALL)
     for (const view of views) expect(view.getSnapshot()).toBe(store.getSnapshot())
     // A change every frame: the lanes take turns, so no frame updates two.
     seen.length = 0
-    for (const event of events.slice(1, 7)) {
+    for (const event of events.slice(1, MAV_UPDATE_LANES + 2)) {
       store.dispatch(event)
       await frame()
     }
-    expect(seen).toEqual([0, 1, 2, 3, 4, 0])
-    await frames(4)
+    expect(seen).toEqual([...ALL, 0])
+    await frames(MAV_UPDATE_LANES - 1)
     for (const view of views) expect(view.getSnapshot()).toBe(store.getSnapshot())
     for (const unsubscribe of off) unsubscribe()
   })
@@ -72,7 +74,7 @@ describe('runView', () => {
 
   it("gives each lane a frame of its own when it mounts the run's first step", async () => {
     const store = createRunStore()
-    const allLanes: LanePacer = { perFrame: () => 5, measure: () => {} }
+    const allLanes: LanePacer = { perFrame: () => MAV_UPDATE_LANES, measure: () => {} }
     const views = createFrameViews(store, scheduleFrame, allLanes)
     const seen: number[][] = []
     const off = views.map((view, lane) => view.subscribe(() => seen.at(-1)?.push(lane)))
@@ -85,21 +87,21 @@ describe('runView', () => {
     // Before any step the lanes are cheap: one frame updates them all.
     for (const event of events.slice(0, firstStep)) store.dispatch(event)
     await perFrame()
-    expect(seen).toEqual([[0, 1, 2, 3, 4]])
+    expect(seen).toEqual([ALL])
     seen.length = 0
     store.dispatch(events[firstStep] as never)
-    for (let i = 0; i < 6; i++) await perFrame()
-    expect(seen).toEqual([[0], [1], [2], [3], [4], []])
+    for (let i = 0; i <= MAV_UPDATE_LANES; i++) await perFrame()
+    expect(seen).toEqual([...ALL.map((lane) => [lane]), []])
     seen.length = 0
     store.dispatch(events[firstStep + 1] as never)
     await perFrame()
-    expect(seen).toEqual([[0, 1, 2, 3, 4]])
+    expect(seen).toEqual([ALL])
     for (const unsubscribe of off) unsubscribe()
   })
 
   it('updates several lanes in the same frame once frames prove cheap', async () => {
     const store = createRunStore()
-    const views = [0, 1, 2, 3, 4].map((lane) => runView(store, 'frame', lane as MavUpdateLane))
+    const views = ALL.map((lane) => runView(store, 'frame', lane as MavUpdateLane))
     const seen: number[][] = []
     const off = views.map((view, lane) => view.subscribe(() => seen.at(-1)?.push(lane)))
     for (const event of recordingEvents().slice(0, 12)) {
@@ -108,7 +110,7 @@ describe('runView', () => {
       await frame()
       // What the first frame after the change updated; later frames catch up on the other lanes.
       seen.push([])
-      await frames(5)
+      await frames(MAV_UPDATE_LANES)
     }
     const firstFrames = seen.filter((_, i) => i % 2 === 0)
     // jsdom frames cost little: the pacer goes from one lane per frame to several (how many depends on
