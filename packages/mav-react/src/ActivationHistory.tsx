@@ -1,4 +1,4 @@
-import { applyScalingInto, type MavRunState, type MavScale, type MavStepEvent, type StepList } from '@mav/client'
+import type { MavRunState, MavScale, MavStepEvent } from '@mav/client'
 import {
   type CSSProperties,
   forwardRef,
@@ -9,10 +9,9 @@ import {
   useRef,
 } from 'react'
 import { type MavRunScopeValue, selectIndex, useMavRunScope, useScopeSelector } from './context'
+import { type MavHistoryMetric, paintColumns, valuesOf } from './heatmapPixels'
 import { Panel } from './Panel'
-
-/** A per-layer metric of each step. */
-export type MavHistoryMetric = 'activations' | 'attention_entropy'
+import { PANEL_LANES } from './runView'
 
 /** Props of {@link ActivationHistory}. */
 export interface ActivationHistoryProps extends Omit<HTMLAttributes<HTMLElement>, 'title'> {
@@ -31,40 +30,7 @@ const METRIC_LABEL: Record<MavHistoryMetric, string> = {
   attention_entropy: 'Attention entropy',
 }
 
-// Viridis stops: perceptually uniform and readable with the common colour-vision deficiencies.
-const VIRIDIS = [
-  [68, 1, 84],
-  [59, 82, 139],
-  [33, 145, 140],
-  [94, 201, 98],
-  [253, 231, 37],
-] as const
-
-let palette: Uint8Array | undefined
-/** Viridis as 256 RGB triples, built on first use. */
-function viridis(): Uint8Array {
-  if (palette === undefined) {
-    palette = new Uint8Array(256 * 3)
-    for (let i = 0; i < 256; i++) {
-      const x = (i / 255) * (VIRIDIS.length - 1)
-      const k = Math.min(VIRIDIS.length - 2, Math.floor(x))
-      const a = VIRIDIS[k] as readonly number[]
-      const b = VIRIDIS[k + 1] as readonly number[]
-      for (let c = 0; c < 3; c++) {
-        palette[i * 3 + c] = Math.round((a[c] as number) + ((b[c] as number) - (a[c] as number)) * (x - k))
-      }
-    }
-  }
-  return palette
-}
-
-/** Longest a heatmap paints in one go, in ms. */
-const PAINT_BUDGET_MS = 2
-
-const paletteIndex = (t: number) => Math.max(0, Math.min(255, Math.round((Number.isFinite(t) ? Math.abs(t) : 0) * 255)))
-
-const valuesOf = (step: MavStepEvent, metric: MavHistoryMetric) =>
-  metric === 'activations' ? step.activations : step.attention_entropy
+const LANE = PANEL_LANES.activation_history
 
 /** Columns the heatmap has room for: the run's `max_new_tokens`, or more if it went beyond. */
 const selectCapacity = (state: MavRunState) => Math.max(state.meta?.request.max_new_tokens ?? 0, state.steps.length, 1)
@@ -75,58 +41,6 @@ const selectRows = (state: MavRunState, metric: MavHistoryMetric) => {
   if (first) return valuesOf(first, metric).length
   const layers = state.meta?.model.n_layers
   return layers === undefined ? 0 : metric === 'activations' ? layers + 1 : layers
-}
-
-// Reused for every step's column: thousands of steps in one frame allocate nothing.
-let normalised = new Float64Array(64)
-
-/**
- * Writes the columns of `steps` from `from` on into a `width` x `rows` RGBA bitmap planned for
- * `capacity` steps, until `PAINT_BUDGET_MS` is spent; returns the next step to paint and the right edge
- * of the columns written. A module function rather than a closure of the heatmap's effect, so that V8
- * compiles it once: over the render benchmark's runs (`--js-flags=--trace-opt`) the closure was
- * optimised twice by TurboFan (50 ms of compiling, on the same 2 cores as the page) and three times by
- * Maglev; this function once (13 ms).
- */
-function paintColumns(
-  pixels: Uint8ClampedArray,
-  width: number,
-  rows: number,
-  capacity: number,
-  steps: StepList<MavStepEvent>,
-  from: number,
-  metric: MavHistoryMetric,
-  scale: MavScale,
-): { next: number; right: number } {
-  const colors = viridis()
-  let right = Math.floor((from * width) / capacity)
-  const started = performance.now()
-  let i = from
-  for (; i < steps.length; i++) {
-    // Many steps at once (a replay arriving in one go, a resize) are painted over several frames.
-    if ((i - from) % 8 === 7 && performance.now() - started > PAINT_BUDGET_MS) break
-    const x0 = Math.min(width - 1, Math.floor((i * width) / capacity))
-    const next = Math.floor(((i + 1) * width) / capacity)
-    // More steps than columns: a step whose one column the next step paints over is not painted.
-    if (next === x0 && i + 1 < steps.length) continue
-    const x1 = Math.min(width, Math.max(x0 + 1, next))
-    right = Math.max(right, x1)
-    const values = valuesOf(steps.at(i) as MavStepEvent, metric)
-    if (normalised.length < values.length) normalised = new Float64Array(values.length)
-    applyScalingInto(values, scale, 1, normalised)
-    // One bitmap row per layer (the stylesheet gives it its height).
-    for (let row = 0; row < rows; row++) {
-      const color = paletteIndex(normalised[row] ?? 0) * 3
-      for (let x = x0; x < x1; x++) {
-        const at = (row * width + x) * 4
-        pixels[at] = colors[color] as number
-        pixels[at + 1] = colors[color + 1] as number
-        pixels[at + 2] = colors[color + 2] as number
-        pixels[at + 3] = 255
-      }
-    }
-  }
-  return { next: i, right }
 }
 
 /**
@@ -146,6 +60,7 @@ function useHeatmap(
     const canvas = canvasRef.current
     const context = canvas?.getContext('2d') ?? null
     if (canvas === null || context === null) return
+    const view = scope.lanes[LANE] ?? scope.view
     let drawn = 0
     let firstStep: MavStepEvent | undefined
     let layout = ''
@@ -158,7 +73,7 @@ function useHeatmap(
 
     const paint = () => {
       if (cssWidth <= 0) return
-      const state = scope.view.getSnapshot()
+      const state = view.getSnapshot()
       const steps = state.steps
       const capacity = selectCapacity(state)
       const rows = selectRows(state, metric)
@@ -191,7 +106,7 @@ function useHeatmap(
     }
 
     paint()
-    const unsubscribe = scope.view.subscribe(paint)
+    const unsubscribe = view.subscribe(paint)
     let observer: ResizeObserver | undefined
     if (observing) {
       observer = new ResizeObserver((entries) => {
@@ -222,10 +137,10 @@ interface HeatmapProps {
 function Heatmap({ scope, metric, scale, rowHeight }: HeatmapProps) {
   const canvasRef = useRef<HTMLCanvasElement>(null)
   useHeatmap(canvasRef, scope, metric, scale)
-  const rows = useScopeSelector(scope, (state) => selectRows(state, metric))
-  const capacity = useScopeSelector(scope, selectCapacity)
-  const length = useScopeSelector(scope, (state) => state.steps.length)
-  const index = useScopeSelector(scope, selectIndex)
+  const rows = useScopeSelector(scope, (state) => selectRows(state, metric), LANE)
+  const capacity = useScopeSelector(scope, selectCapacity, LANE)
+  const length = useScopeSelector(scope, (state) => state.steps.length, LANE)
+  const index = useScopeSelector(scope, selectIndex, LANE)
 
   const onPointerDown = (event: PointerEvent<HTMLDivElement>) => {
     const rect = event.currentTarget.getBoundingClientRect()
@@ -274,11 +189,11 @@ export const ActivationHistory = forwardRef<HTMLElement, ActivationHistoryProps>
   ref,
 ) {
   const scope = useMavRunScope('ActivationHistory')
-  const waiting = useScopeSelector(scope, (state) => state.steps.length === 0)
+  const waiting = useScopeSelector(scope, (state) => state.steps.length === 0, LANE)
   // The heatmaps mount once the run's model is known (its `meta`), empty: canvases, their size and
   // their layout are settled before the first step, which then only paints pixels, and nothing below
   // the history moves when it arrives.
-  const known = useScopeSelector(scope, selectModelKnown)
+  const known = useScopeSelector(scope, selectModelKnown, LANE)
   return (
     <Panel
       ref={ref}

@@ -11,24 +11,27 @@ export type MavUpdateMode = 'frame' | 'sync'
 /**
  * Which update lane a subscriber is in. Updating every panel of a 30-layer model in one frame costs
  * more than a 60 Hz frame on a slow machine (mostly layout of the changed numbers), so in `frame` mode
- * the panels are spread over five lanes and a frame updates as many lanes, taking turns, as recent
+ * the panels are spread over six lanes and a frame updates as many lanes, taking turns, as recent
  * frames show it has time for: all of them on a fast machine, one on a slow one. Each lane still sees
- * every change, at most four frames after the others. In `sync` mode every lane is the store.
+ * every change, at most five frames after the others. In `sync` mode every lane is the store.
  */
-export type MavUpdateLane = 0 | 1 | 2 | 3 | 4
+export type MavUpdateLane = 0 | 1 | 2 | 3 | 4 | 5
 
 /** How many lanes take turns. */
-export const MAV_UPDATE_LANES = 5
+export const MAV_UPDATE_LANES = 6
 
 /**
- * The lane of each built-in panel, chosen so the lanes cost about the same; the generated text,
- * timeline, status line and history are in lane 0, the default.
+ * The lane of each built-in view, chosen so the lanes cost about the same; the generated text,
+ * timeline and status line are in lane 0, the default. The history has a lane of its own: a replay
+ * arriving at once gives it thousands of steps' columns to paint, which would otherwise land in the
+ * frame that mounts another panel's rows.
  */
 export const PANEL_LANES = {
   top_predictions: 1,
   attention_entropy: 2,
   mlp_activations: 3,
   output_distribution: 4,
+  activation_history: 5,
 } as const satisfies Record<string, MavUpdateLane>
 
 /** The read side of a run store that React subscribes to: `subscribe` + `getSnapshot`. */
