@@ -30,7 +30,13 @@ const METRIC_LABEL: Record<MavHistoryMetric, string> = {
   attention_entropy: 'Attention entropy',
 }
 
-const LANE = PANEL_LANES.activation_history
+/**
+ * The lane the heatmaps' pixels follow. Their frame (canvases, captions, sizes) is in lane 0 and mounts
+ * at `meta`; the pixels are painted in this lane's turns, so a replay's backlog of steps is painted in
+ * a frame of its own rather than in the one that mounts the first panel's rows.
+ */
+const PIXEL_LANE = PANEL_LANES.activation_history
+const noop = () => {}
 
 /** Columns the heatmap has room for: the run's `max_new_tokens`, or more if it went beyond. */
 const selectCapacity = (state: MavRunState) => Math.max(state.meta?.request.max_new_tokens ?? 0, state.steps.length, 1)
@@ -60,7 +66,7 @@ function useHeatmap(
     const canvas = canvasRef.current
     const context = canvas?.getContext('2d') ?? null
     if (canvas === null || context === null) return
-    const view = scope.lanes[LANE] ?? scope.view
+    const view = scope.lanes[PIXEL_LANE] ?? scope.view
     let drawn = 0
     let firstStep: MavStepEvent | undefined
     let layout = ''
@@ -137,10 +143,10 @@ interface HeatmapProps {
 function Heatmap({ scope, metric, scale, rowHeight }: HeatmapProps) {
   const canvasRef = useRef<HTMLCanvasElement>(null)
   useHeatmap(canvasRef, scope, metric, scale)
-  const rows = useScopeSelector(scope, (state) => selectRows(state, metric), LANE)
-  const capacity = useScopeSelector(scope, selectCapacity, LANE)
-  const length = useScopeSelector(scope, (state) => state.steps.length, LANE)
-  const index = useScopeSelector(scope, selectIndex, LANE)
+  const rows = useScopeSelector(scope, (state) => selectRows(state, metric))
+  const capacity = useScopeSelector(scope, selectCapacity)
+  const length = useScopeSelector(scope, (state) => state.steps.length)
+  const index = useScopeSelector(scope, selectIndex)
 
   const onPointerDown = (event: PointerEvent<HTMLDivElement>) => {
     const rect = event.currentTarget.getBoundingClientRect()
@@ -189,11 +195,15 @@ export const ActivationHistory = forwardRef<HTMLElement, ActivationHistoryProps>
   ref,
 ) {
   const scope = useMavRunScope('ActivationHistory')
-  const waiting = useScopeSelector(scope, (state) => state.steps.length === 0, LANE)
+  const waiting = useScopeSelector(scope, (state) => state.steps.length === 0)
   // The heatmaps mount once the run's model is known (its `meta`), empty: canvases, their size and
   // their layout are settled before the first step, which then only paints pixels, and nothing below
   // the history moves when it arrives.
-  const known = useScopeSelector(scope, selectModelKnown, LANE)
+  const known = useScopeSelector(scope, selectModelKnown)
+  // Held from the history's mount, before any heatmap: a lane that gains its first reader takes the
+  // store's newest state, so heatmaps mounting at `meta` would otherwise find the pixel lane already
+  // holding a replay's steps, and paint them in the frame that lays out the first panel.
+  useEffect(() => (scope.lanes[PIXEL_LANE] ?? scope.view).subscribe(noop), [scope])
   return (
     <Panel
       ref={ref}

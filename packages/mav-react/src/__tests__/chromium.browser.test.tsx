@@ -129,6 +129,41 @@ describe('in Chromium', () => {
     expect(tops(ready)).toEqual(tops(waiting))
   })
 
+  it("paints a replay's backlog in the history's own frame, after every panel has mounted its rows", async () => {
+    const events = syntheticRun({ steps: 400, seed: 5 })
+    const firstStep = events.findIndex((event) => event.type === 'step')
+    const store = createRunStore()
+    act(() => {
+      store.reset('connecting')
+      for (const event of events.slice(0, firstStep)) store.dispatch(event)
+    })
+    render(<MAVContainer store={store} />)
+    const heatmap = () => document.querySelector<HTMLCanvasElement>('.mav-heatmap-canvas')
+    // The heatmaps mount, empty and sized, once meta names the model.
+    await settle(() => (heatmap()?.width ?? 0) > 1)
+    const readyAtFirstPut: number[] = []
+    const putImageData = CanvasRenderingContext2D.prototype.putImageData
+    CanvasRenderingContext2D.prototype.putImageData = function (this: CanvasRenderingContext2D, ...args: unknown[]) {
+      if (this.canvas.classList.contains('mav-heatmap-canvas') && readyAtFirstPut.length === 0) {
+        readyAtFirstPut.push(document.querySelectorAll('.mav-grid > [data-state="ready"]').length)
+      }
+      return putImageData.apply(this, args as never)
+    } as typeof putImageData
+    try {
+      // The rest of the run at once, as a replay or a reconnect brings it.
+      act(() => {
+        for (const event of events.slice(firstStep)) store.dispatch(event)
+      })
+      const canvas = heatmap() as HTMLCanvasElement
+      await settle(() => columnPainted(canvas, canvas.width - 1), 40)
+      expect(columnPainted(canvas, canvas.width - 1)).toBe(true)
+    } finally {
+      CanvasRenderingContext2D.prototype.putImageData = putImageData
+    }
+    // All five panels showed the run before the first heatmap pixel was put.
+    expect(readyAtFirstPut).toEqual([5])
+  })
+
   it('keeps up with a 2,000-step, 30-layer run arriving 10 steps per frame', async () => {
     const events = syntheticRun({ steps: 2000, seed: 7 })
     const steps = events.filter((event): event is MavStepEvent => event.type === 'step')
