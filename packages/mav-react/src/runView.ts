@@ -22,9 +22,9 @@ export const MAV_UPDATE_LANES = 6
 
 /**
  * The lane of each built-in view, chosen so the lanes cost about the same; the generated text,
- * timeline and status line are in lane 0, the default. The history has a lane of its own: a replay
- * arriving at once gives it thousands of steps' columns to paint, which would otherwise land in the
- * frame that mounts another panel's rows.
+ * timeline, status line and the history's frame are in lane 0, the default. The history's pixels have a
+ * lane of their own: a replay arriving at once gives them thousands of steps' columns to paint, which
+ * would otherwise land in the frame that mounts another panel's rows.
  */
 export const PANEL_LANES = {
   top_predictions: 1,
