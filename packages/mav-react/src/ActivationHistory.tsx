@@ -31,11 +31,11 @@ const METRIC_LABEL: Record<MavHistoryMetric, string> = {
 }
 
 /**
- * The lane the heatmaps' pixels follow. Their frame (canvases, captions, sizes) is in lane 0 and mounts
+ * The view the heatmaps' pixels follow. Their frame (canvases, captions, sizes) is in lane 0 and mounts
  * at `meta`; the pixels are painted in this lane's turns, so a replay's backlog of steps is painted in
  * a frame of its own rather than in the one that mounts the first panel's rows.
  */
-const PIXEL_LANE = PANEL_LANES.activation_history
+const pixelView = (scope: MavRunScopeValue) => scope.lanes[PANEL_LANES.activation_history] ?? scope.view
 const noop = () => {}
 
 /** Columns the heatmap has room for: the run's `max_new_tokens`, or more if it went beyond. */
@@ -66,7 +66,7 @@ function useHeatmap(
     const canvas = canvasRef.current
     const context = canvas?.getContext('2d') ?? null
     if (canvas === null || context === null) return
-    const view = scope.lanes[PIXEL_LANE] ?? scope.view
+    const view = pixelView(scope)
     let drawn = 0
     let firstStep: MavStepEvent | undefined
     let layout = ''
@@ -203,7 +203,7 @@ export const ActivationHistory = forwardRef<HTMLElement, ActivationHistoryProps>
   // Held from the history's mount, before any heatmap: a lane that gains its first reader takes the
   // store's newest state, so heatmaps mounting at `meta` would otherwise find the pixel lane already
   // holding a replay's steps, and paint them in the frame that lays out the first panel.
-  useEffect(() => (scope.lanes[PIXEL_LANE] ?? scope.view).subscribe(noop), [scope])
+  useEffect(() => pixelView(scope).subscribe(noop), [scope])
   return (
     <Panel
       ref={ref}

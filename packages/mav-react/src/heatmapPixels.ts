@@ -36,18 +36,17 @@ export function viridis(): Uint8Array {
 /**
  * The palette entry of a value scaled to 0..1: `min(255, Math.round(|t| * 255))`, 0 when `t` is not
  * finite. Written with `Math.floor`, which V8 runs several times faster than `Math.round` (measured in
- * Node: 10 against 2 ns per call); the correction undoes the one way `floor(x + 0.5)` differs, when
- * adding 0.5 rounds up to the next integer (x = 0.49999999999999994).
+ * Node: 10 against 2 ns per call). For x >= 0, `floor(x + 0.5)` differs from `Math.round(x)` only at
+ * x = 0.5 - 2^-54, where adding 0.5 rounds up to 1; no double t gives that x as `|t| * 255` (a test
+ * walks the products around it).
  */
 export function paletteIndex(t: number): number {
   const x = (Number.isFinite(t) ? Math.abs(t) : 0) * 255
-  if (!(x < 255)) return 255
-  const rounded = Math.floor(x + 0.5)
-  return rounded - x > 0.5 ? rounded - 1 : rounded
+  return x < 255 ? Math.floor(x + 0.5) : 255
 }
 
 /** Longest one call of `paintColumns` runs, in ms. */
-export const PAINT_BUDGET_MS = 2
+const PAINT_BUDGET_MS = 2
 
 // Reused for every step's column: thousands of steps in one frame allocate nothing.
 let normalised = new Float64Array(64)

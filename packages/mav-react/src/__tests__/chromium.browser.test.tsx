@@ -1,5 +1,5 @@
 import '../styles.css'
-import { createRunStore, type MavEvent, type MavStepEvent, parseRecording } from '@mav/client'
+import { createRunStore, type MavEvent, type MavRunStore, type MavStepEvent, parseRecording } from '@mav/client'
 import { act, cleanup, render, screen } from '@testing-library/react'
 import { afterEach, describe, expect, it } from 'vitest'
 import { userEvent } from 'vitest/browser'
@@ -36,6 +36,30 @@ function checksum(canvas: HTMLCanvasElement): number {
   let sum = 0
   for (let i = 0; i < data.length; i += 7) sum = (sum * 31 + (data[i] as number)) >>> 0
   return sum
+}
+
+/** A store that has had a run's events up to (not including) its first step: the model is known. */
+function storeBeforeFirstStep(events: MavEvent[]): { store: MavRunStore; firstStep: number } {
+  const firstStep = events.findIndex((event) => event.type === 'step')
+  const store = createRunStore()
+  act(() => {
+    store.reset('connecting')
+    for (const event of events.slice(0, firstStep)) store.dispatch(event)
+  })
+  return { store, firstStep }
+}
+
+/** Calls `onPut(width)` for every `putImageData` on the first heatmap canvas; returns the restore. */
+function spyOnHeatmapPuts(onPut: (width: number) => void): () => void {
+  const putImageData = CanvasRenderingContext2D.prototype.putImageData
+  CanvasRenderingContext2D.prototype.putImageData = function (this: CanvasRenderingContext2D, ...args: unknown[]) {
+    const [image, , , , , width] = args as [ImageData, number, number, number, number, number | undefined]
+    if (this.canvas === document.querySelector('.mav-heatmap-canvas')) onPut(width ?? image.width)
+    return putImageData.apply(this, args as never)
+  } as typeof putImageData
+  return () => {
+    CanvasRenderingContext2D.prototype.putImageData = putImageData
+  }
 }
 
 afterEach(cleanup)
@@ -101,12 +125,7 @@ describe('in Chromium', () => {
 
   it("keeps each panel's place once the model is known: the first token moves nothing", async () => {
     const events = syntheticRun({ steps: 3, seed: 3 })
-    const firstStep = events.findIndex((event) => event.type === 'step')
-    const store = createRunStore()
-    act(() => {
-      store.reset('connecting')
-      for (const event of events.slice(0, firstStep)) store.dispatch(event)
-    })
+    const { store, firstStep } = storeBeforeFirstStep(events)
     render(<MAVContainer store={store} theme="light" />)
     const container = document.querySelector('.mav-container') as HTMLElement
     await settle(() => container.dataset.layers !== undefined)
@@ -131,24 +150,17 @@ describe('in Chromium', () => {
 
   it("paints a replay's backlog in the history's own frame, after every panel has mounted its rows", async () => {
     const events = syntheticRun({ steps: 400, seed: 5 })
-    const firstStep = events.findIndex((event) => event.type === 'step')
-    const store = createRunStore()
-    act(() => {
-      store.reset('connecting')
-      for (const event of events.slice(0, firstStep)) store.dispatch(event)
-    })
+    const { store, firstStep } = storeBeforeFirstStep(events)
     render(<MAVContainer store={store} />)
     const heatmap = () => document.querySelector<HTMLCanvasElement>('.mav-heatmap-canvas')
     // The heatmaps mount, empty and sized, once meta names the model.
     await settle(() => (heatmap()?.width ?? 0) > 1)
     const readyAtFirstPut: number[] = []
-    const putImageData = CanvasRenderingContext2D.prototype.putImageData
-    CanvasRenderingContext2D.prototype.putImageData = function (this: CanvasRenderingContext2D, ...args: unknown[]) {
-      if (this.canvas.classList.contains('mav-heatmap-canvas') && readyAtFirstPut.length === 0) {
+    const restore = spyOnHeatmapPuts(() => {
+      if (readyAtFirstPut.length === 0) {
         readyAtFirstPut.push(document.querySelectorAll('.mav-grid > [data-state="ready"]').length)
       }
-      return putImageData.apply(this, args as never)
-    } as typeof putImageData
+    })
     try {
       // The rest of the run at once, as a replay or a reconnect brings it.
       act(() => {
@@ -158,7 +170,7 @@ describe('in Chromium', () => {
       await settle(() => columnPainted(canvas, canvas.width - 1), 40)
       expect(columnPainted(canvas, canvas.width - 1)).toBe(true)
     } finally {
-      CanvasRenderingContext2D.prototype.putImageData = putImageData
+      restore()
     }
     // All five panels showed the run before the first heatmap pixel was put.
     expect(readyAtFirstPut).toEqual([5])
@@ -176,13 +188,8 @@ describe('in Chromium', () => {
     const frames: number[] = []
     let sent = 0
     let chartCanvas: Element | null = null
-    const putImageData = CanvasRenderingContext2D.prototype.putImageData
     const heatmapPuts: number[] = []
-    CanvasRenderingContext2D.prototype.putImageData = function (this: CanvasRenderingContext2D, ...args: unknown[]) {
-      const [image, , , , , width] = args as [ImageData, number, number, number, number, number | undefined]
-      if (this.canvas === document.querySelector('.mav-heatmap-canvas')) heatmapPuts.push(width ?? image.width)
-      return putImageData.apply(this, args as never)
-    } as typeof putImageData
+    const restore = spyOnHeatmapPuts((width) => heatmapPuts.push(width))
     await new Promise<void>((resolve) => {
       const frame = (time: number) => {
         frames.push(time)
@@ -197,7 +204,7 @@ describe('in Chromium', () => {
     const slider = screen.getByRole('slider', { name: 'Step' })
     const heatmap = document.querySelector('.mav-heatmap-canvas') as HTMLCanvasElement
     await settle(() => slider.getAttribute('aria-valuenow') === '2000' && columnPainted(heatmap, heatmap.width - 1))
-    CanvasRenderingContext2D.prototype.putImageData = putImageData
+    restore()
 
     const deltas = frames.slice(1).map((time, i) => time - (frames[i] as number))
     deltas.sort((a, b) => a - b)

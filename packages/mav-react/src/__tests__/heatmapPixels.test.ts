@@ -39,12 +39,31 @@ function reference(
 
 describe('paletteIndex', () => {
   it('is Math.round(|t| * 255), clamped, at the edges', () => {
-    const edges = [0, -0, 1, -1, 2, 0.5 / 255, 0.49999999999999994 / 255, 0.49999999999999994, 127.5 / 255, 254.5 / 255]
+    const edges = [0, -0, 1, -1, 2, 0.5 / 255, 0.49999999999999994, 127.5 / 255, 254.5 / 255]
     for (const t of [...edges, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1 - Number.EPSILON]) {
       expect(paletteIndex(t)).toBe(roundedIndex(t))
     }
     // Every half-way point between two indices.
     for (let k = 0; k < 256; k++) expect(paletteIndex((k + 0.5) / 255)).toBe(roundedIndex((k + 0.5) / 255))
+  })
+
+  it('never meets the one x where floor(x + 0.5) and Math.round(x) differ', () => {
+    // x = 0.5 - 2^-54. t * 255 grows with t, so the doubles t next to x / 255 are the only candidates.
+    const x = 0.49999999999999994
+    const bits = new Float64Array(1)
+    const word = new BigInt64Array(bits.buffer)
+    bits[0] = x / 255
+    const centre = word[0] as bigint
+    const products: number[] = []
+    for (let k = -64n; k <= 64n; k++) {
+      word[0] = centre + k
+      const t = bits[0] as number
+      products.push(t * 255)
+      expect(paletteIndex(t)).toBe(roundedIndex(t))
+    }
+    expect(products.some((product) => product < x)).toBe(true)
+    expect(products.some((product) => product > x)).toBe(true)
+    expect(products).not.toContain(x)
   })
 
   it('is Math.round(|t| * 255), clamped, for any double', () => {
