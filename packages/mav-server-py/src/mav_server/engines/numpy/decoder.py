@@ -74,7 +74,7 @@ class NumpyDecoder:
         if token_ids.ndim != 1 or n == 0:
             raise ValueError(f"token_ids must be a non-empty 1-D array; got shape {token_ids.shape}")
         if self.length + n > self.capacity:
-            raise ValueError(f"the KV cache holds {self.capacity} positions; {self.length + n} were asked for")
+            raise ValueError(f"the KV cache holds {self.capacity} positions; {self.length + n} were asked")
         if not 1 <= keep <= n:
             raise ValueError(f"keep must be between 1 and the {n} tokens fed; got {keep}")
         if not ((token_ids >= 0) & (token_ids < self.w.config.vocab_size)).all():

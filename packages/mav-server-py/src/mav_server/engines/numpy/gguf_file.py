@@ -179,7 +179,7 @@ class GgufFile:
             try:
                 qtype = GGMLQuantizationType(kind)
             except ValueError:
-                raise GgufError(f"tensor {name} has tensor type {kind}, which gguf-py does not know") from None
+                raise GgufError(f"tensor {name} has type {kind}, which gguf-py does not know") from None
             block_size, type_size = GGML_QUANT_SIZES[qtype]
             if dims[0] % block_size:
                 raise GgufError(

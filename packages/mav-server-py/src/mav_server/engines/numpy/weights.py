@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, quants
+from gguf import GGML_QUANT_SIZES, quants
 
 from .gguf_file import GgufError, GgufFile, TensorInfo
 
@@ -48,18 +48,6 @@ _SETTINGS = frozenset(
 )
 """`<arch>.*` keys whose meaning is known; each is checked below. Any other key is a setting the
 decoder would silently ignore, so the file is refused."""
-
-_BLOCK_TENSORS = (
-    "attn_norm",
-    "attn_q",
-    "attn_k",
-    "attn_v",
-    "attn_output",
-    "ffn_norm",
-    "ffn_gate",
-    "ffn_up",
-    "ffn_down",
-)
 
 
 @dataclass(frozen=True)
@@ -110,7 +98,9 @@ def _check_rope(metadata: dict[str, Any], arch: str, tensors: dict[str, TensorIn
         if factor not in (None, 0.0, 1.0):
             raise GgufError(f"rope scaling by {factor!r} ({key}) is not implemented")
     if "rope_freqs.weight" in tensors:
-        raise GgufError("per-frequency rope scaling (tensor rope_freqs.weight, Llama 3.1 style) is not implemented")
+        raise GgufError(
+            "rope scaling per frequency (tensor rope_freqs.weight, as Llama 3.1) is not implemented"
+        )
 
 
 def _check_tensors(tensors: dict[str, TensorInfo], shapes: dict[str, tuple[int, ...]]) -> None:
@@ -125,7 +115,7 @@ def _check_tensors(tensors: dict[str, TensorInfo], shapes: dict[str, tuple[int, 
         if info.shape != shape:
             raise GgufError(f"tensor {name} has shape {info.shape}; the settings make it {shape}")
     for qtype in sorted({info.qtype for info in tensors.values()}):
-        block_size, type_size = GGML_QUANT_SIZES[qtype]
+        type_size = GGML_QUANT_SIZES[qtype][1]
         try:  # one block of zeros: gguf-py's own answer to whether it de-quantizes this type
             quants.dequantize(np.zeros((1, type_size), dtype=np.uint8), qtype)
         except NotImplementedError:
@@ -141,12 +131,12 @@ def read_config(gguf: GgufFile) -> LlamaConfig:
     arch = metadata.get("general.architecture")
     if arch not in ARCHITECTURES:
         raise GgufError(
-            f"architecture {arch!r} is not supported by the numpy engine (it runs: {', '.join(ARCHITECTURES)})"
+            f"architecture {arch!r} is not supported by the numpy engine (it runs {', '.join(ARCHITECTURES)})"
         )
     prefix = f"{arch}."
-    unknown = sorted(k[len(prefix) :] for k in metadata if k.startswith(prefix) and k[len(prefix) :] not in _SETTINGS)
+    unknown = sorted(k for k in metadata if k.startswith(prefix) and k[len(prefix) :] not in _SETTINGS)
     if unknown:
-        raise GgufError(f"setting {prefix}{unknown[0]} is not implemented by the numpy engine")
+        raise GgufError(f"setting {unknown[0]} is not implemented by the numpy engine")
     if _int(metadata, f"{arch}.expert_count", 0) > 0:
         raise GgufError(f"mixture of experts ({arch}.expert_count) is not implemented")
     _check_rope(metadata, arch, tensors)
@@ -167,18 +157,22 @@ def read_config(gguf: GgufFile) -> LlamaConfig:
         raise GgufError("tensor token_embd.weight is missing")
     vocab = embed.shape[0]
     if _int(metadata, f"{arch}.vocab_size", vocab) != vocab:
-        raise GgufError(f"{arch}.vocab_size says {metadata[f'{arch}.vocab_size']}, token_embd.weight has {vocab} rows")
+        raise GgufError(f"{arch}.vocab_size differs from the {vocab} rows of token_embd.weight")
     ff = _int(metadata, f"{arch}.feed_forward_length")
     q, kv = n_heads * head_dim, n_kv_heads * head_dim
-    shapes: dict[str, tuple[int, ...]] = {"token_embd.weight": (vocab, hidden), "output_norm.weight": (hidden,)}
+    block = {
+        "attn_norm": (hidden,),
+        "attn_q": (q, hidden),
+        "attn_k": (kv, hidden),
+        "attn_v": (kv, hidden),
+        "attn_output": (hidden, q),
+        "ffn_norm": (hidden,),
+        "ffn_gate": (ff, hidden),
+        "ffn_up": (ff, hidden),
+        "ffn_down": (hidden, ff),
+    }
+    shapes = {"token_embd.weight": (vocab, hidden), "output_norm.weight": (hidden,)}
     for i in range(n_layers):
-        block = dict(
-            zip(
-                _BLOCK_TENSORS,
-                [(hidden,), (q, hidden), (kv, hidden), (kv, hidden), (hidden, q), (hidden,), (ff, hidden), (ff, hidden), (hidden, ff)],
-                strict=True,
-            )
-        )
         shapes.update({f"blk.{i}.{name}.weight": shape for name, shape in block.items()})
     tied = "output.weight" not in tensors
     if not tied:
