@@ -220,5 +220,8 @@ def _mapped(fileno: int) -> Iterator[memoryview]:
     try:
         yield view
     finally:
-        view.release()
-        mapped.close()
+        try:
+            view.release()
+            mapped.close()
+        except BufferError:  # an array still reads from it (a failure's traceback): closed when freed
+            pass

@@ -8,7 +8,9 @@ that names it, before any weight is read.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -233,6 +235,9 @@ def unpermute_rows(n_rows: int, n_heads: int) -> np.ndarray:
     return np.argsort(order)
 
 
+LOAD_THREADS = min(4, os.cpu_count() or 1)
+"""Threads that de-quantize at once."""
+
 CHUNK_SHARE = 1 / 64
 """Largest share of the weight bytes de-quantized in one piece: progress moves in steps this small,
 and a piece's float32 copy stays a few MB."""
@@ -263,20 +268,19 @@ def _pieces(info: TensorInfo, target: np.ndarray, order: np.ndarray | None, max_
 def _dequantize(buffer: Any, piece: _Piece) -> None:
     info = piece.info
     per_row = info.n_bytes // info.shape[0]
-    start = info.offset + per_row * piece.rows.start
-    count = per_row * (piece.rows.stop - piece.rows.start)
-    raw = np.frombuffer(buffer, dtype=np.uint8, count=count, offset=start)
-    try:
-        values = quants.dequantize(raw.reshape(-1, per_row), info.qtype)
+    n_rows = piece.rows.stop - piece.rows.start
+    raw = np.frombuffer(
+        buffer, dtype=np.uint8, count=per_row * n_rows, offset=info.offset + per_row * piece.rows.start
+    )
+    rows = piece.rows if piece.order is None else piece.order[piece.rows]
+    try:  # F32 "de-quantizes" to a view of the file: nothing may keep it once the file is closed
+        piece.target[rows] = quants.dequantize(raw.reshape(n_rows, per_row), info.qtype).reshape(
+            n_rows, *info.shape[1:]
+        )
     finally:
         del raw
-    values = values.reshape(-1, *info.shape[1:]) if len(info.shape) > 1 else values.reshape(-1)
-    if not np.isfinite(values).all():
+    if not np.isfinite(piece.target[rows]).all():
         raise GgufError(f"the file is corrupt: tensor {info.name} has values that are not finite numbers")
-    if piece.order is None:
-        piece.target[piece.rows] = values
-    else:
-        piece.target[piece.order[piece.rows]] = values
 
 
 def load_weights(gguf: GgufFile, config: LlamaConfig, progress: Progress | None = None) -> LlamaWeights:
@@ -327,14 +331,21 @@ def load_weights(gguf: GgufFile, config: LlamaConfig, progress: Progress | None 
 
     done = 0
     reported = 0.0
-    with gguf.tensor_bytes() as buffer:
-        for piece in pieces:
-            _dequantize(buffer, piece)
-            done += piece.n_bytes
-            share = done / total
-            if progress is not None and (share - reported >= CHUNK_SHARE or done == total):
-                progress(share)
-                reported = share
+    # numpy releases the GIL inside each array operation, so pieces de-quantize on every core.
+    with gguf.tensor_bytes() as buffer, ThreadPoolExecutor(LOAD_THREADS) as pool:
+        futures = [pool.submit(_dequantize, buffer, piece) for piece in pieces]
+        try:
+            for piece, future in zip(pieces, futures, strict=True):
+                future.result()
+                done += piece.n_bytes
+                share = done / total
+                if progress is not None and (share - reported >= CHUNK_SHARE or done == total):
+                    progress(share)
+                    reported = share
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
     inv_freq = 1.0 / (
         np.float32(c.rope_theta) ** (np.arange(0, c.head_dim, 2, dtype=np.float32) / np.float32(c.head_dim))
     )
