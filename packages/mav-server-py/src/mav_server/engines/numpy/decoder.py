@@ -5,7 +5,9 @@ hidden states and attention rows). The torch counterpart is `mav_server.decode_l
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +35,20 @@ def linear(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """`x @ w.T` for x (n, in) and w (out, in), the layout of `nn.Linear` and of GGUF rows."""
     if x.shape[0] == 1:  # one token: a matrix-vector product reading each weight row once, in order
         return (w @ x[0])[None]
-    return x @ w.T
+    return (w @ x.T).T  # BLAS is slow when the token count is the GEMM's (small) first dimension
+
+
+BLAS_THREADS = 1
+"""BLAS threads per pass. A one-token pass is bound by memory, not arithmetic, and runs are concurrent:
+a thread pool per pass oversubscribes the cores, and on a shared or busy machine every pool sync then
+waits for a time slice (several times slower per token than one thread)."""
+
+
+@functools.cache
+def _blas() -> Any:
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController().select(user_api="blas")
 
 
 def rms_norm(x: np.ndarray, weight: np.ndarray, eps: np.float32) -> np.ndarray:
@@ -59,9 +74,10 @@ class NumpyDecoder:
         freqs = np.arange(capacity, dtype=np.float32)[:, None] * weights.inv_freq[None, :]  # (capacity, d/2)
         emb = np.concatenate((freqs, freqs), axis=-1)  # (capacity, d)
         self.cos, sin = np.cos(emb), np.sin(emb)
-        # `rotate_half(x) * sin` is `cat(-x2, x1) * sin` = `roll(x, d/2) * cat(-sin1, sin2)`.
+        # `rotate_half(x) * sin` is `cat(-x2, x1) * sin` = `x[swap] * cat(-sin1, sin2)`: halves swapped.
         half = c.head_dim // 2
         self.signed_sin = np.concatenate((-sin[:, :half], sin[:, half:]), axis=-1)
+        self.swap = np.r_[half : c.head_dim, 0:half]
 
     def forward(self, token_ids: np.ndarray, keep: int = 1) -> list[Outputs]:
         """Feed `token_ids` (1-D: the prompt, one new token, or a token and a draft) after what the cache
@@ -80,10 +96,11 @@ class NumpyDecoder:
         if not ((token_ids >= 0) & (token_ids < self.w.config.vocab_size)).all():
             raise ValueError(f"token ids must be in [0, {self.w.config.vocab_size})")
         fed = 0
-        while n - fed - PROMPT_CHUNK >= max(keep, 1):  # the last chunk keeps at least `keep` tokens
-            self._pass(token_ids[fed : fed + PROMPT_CHUNK], keep=0)
-            fed += PROMPT_CHUNK
-        return self._pass(token_ids[fed:], keep)
+        with _blas().limit(limits=BLAS_THREADS):
+            while n - fed - PROMPT_CHUNK >= keep:  # the last chunk keeps at least `keep` tokens
+                self._pass(token_ids[fed : fed + PROMPT_CHUNK], keep=0)
+                fed += PROMPT_CHUNK
+            return self._pass(token_ids[fed:], keep)
 
     def _pass(self, token_ids: np.ndarray, keep: int) -> list[Outputs]:
         w, c = self.w, self.w.config
@@ -105,7 +122,7 @@ class NumpyDecoder:
             qkv = linear(h, layer.qkv)  # (n, q + 2 kv)
             # Rotate q and k together: (heads + kv heads, n, d).
             qk = qkv[:, : q_size + kv_size].reshape(n, nh + nkv, d).transpose(1, 0, 2)
-            qk = qk * cos + np.roll(qk, d // 2, axis=-1) * signed_sin
+            qk = qk * cos + qk[..., self.swap] * signed_sin
             keys, values = self.keys[i], self.values[i]  # (kv heads, capacity, d)
             keys[:, start:end] = qk[nh:]
             values[:, start:end] = qkv[:, q_size + kv_size :].reshape(n, nkv, d).transpose(1, 0, 2)
