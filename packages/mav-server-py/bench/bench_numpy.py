@@ -4,10 +4,11 @@ Prints, for the same N greedy tokens (chosen by the torch lean decode, then fed 
 - seconds per token, numpy decoder vs torch lean decoder (`decode_llama`), one forward pass per token;
 - a fresh torch-free process: exec to the first step (imports, GGUF read, de-quantize, tokenize, prompt
   pass), with its parts;
-- that process's resident memory after loading and after the N-token run.
+- that process's resident memory after loading and after the N-token run, and its peak.
 
 The numpy side always runs in fresh child processes without torch (as it runs in a function); repeats
-alternate numpy and torch, and the fastest is reported with the median beside it.
+alternate numpy and torch (at torch's default threads and at one thread), and the fastest is reported
+with the median beside it.
 
     .venv/bin/python packages/mav-server-py/bench/bench_numpy.py [--tokens 256] [--repeats 3] [--json o.json]
 """
@@ -28,11 +29,13 @@ PROMPT = "Once upon a time, in a small village by the sea,"
 FIRST_STEP = "first-step"
 
 
-def rss_mb() -> float:
-    import resource
-
-    pages = int(Path("/proc/self/statm").read_text().split()[1])
-    return pages * resource.getpagesize() / 2**20
+def status_mb(field: str) -> float:
+    """`VmRSS` (resident now) or `VmHWM` (its peak) from /proc: unlike `ru_maxrss`, the peak is this
+    program's own, not the parent's it was forked from."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
 
 
 def bundled_gguf() -> Path:
@@ -55,7 +58,7 @@ def child(tokens: list[int]) -> None:
     opened = time.perf_counter()
     weights = model.load_weights()
     loaded = time.perf_counter()
-    rss_loaded = rss_mb()
+    rss_loaded = status_mb("VmRSS")
     prompt = model.tokenizer.encode(PROMPT)
     decoder = NumpyDecoder(weights, capacity=len(prompt) + len(tokens))
     (out,) = decoder.forward(np.array(prompt))
@@ -66,8 +69,6 @@ def child(tokens: list[int]) -> None:
     for token in tokens:
         decoder.forward(np.array([token]))
     decode_s = time.perf_counter() - token_start
-    import resource
-
     print(
         json.dumps(
             {
@@ -78,8 +79,8 @@ def child(tokens: list[int]) -> None:
                 "first_token": first,
                 "decode_s": decode_s,
                 "rss_after_load_mb": rss_loaded,
-                "rss_after_run_mb": rss_mb(),
-                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "rss_after_run_mb": status_mb("VmRSS"),
+                "peak_rss_mb": status_mb("VmHWM"),
                 "torch_imported": "torch" in sys.modules,
             }
         ),
@@ -157,22 +158,29 @@ def main() -> None:
 
     import torch
 
-    torch.set_num_threads(2)
+    default_threads = torch.get_num_threads()
     _, tokens = torch_run(args.tokens, None)
-    numpy_runs, torch_s = [], []
+    numpy_runs: list[dict[str, Any]] = []
+    torch_s: dict[int, list[float]] = {default_threads: [], 1: []}
     for _ in range(args.repeats):
         numpy_runs.append(run_child(tokens))
-        torch_s.append(torch_run(args.tokens, tokens)[0])
+        for threads, times in torch_s.items():
+            torch.set_num_threads(threads)
+            times.append(torch_run(args.tokens, tokens)[0])
     n = args.tokens
     numpy_ms = [r["decode_s"] / n * 1000 for r in numpy_runs]
-    torch_ms = [s / n * 1000 for s in torch_s]
+    torch_ms = [s / n * 1000 for s in torch_s[default_threads]]
+    torch_1_ms = [s / n * 1000 for s in torch_s[1]]
     fastest = min(numpy_runs, key=lambda r: r["exec_to_first_step_s"])
     result = {
         "tokens": n,
         "numpy_ms_per_token": spread(numpy_ms, 2),
+        "torch_threads": default_threads,
         "torch_ms_per_token": spread(torch_ms, 2),
+        "torch_1_thread_ms_per_token": spread(torch_1_ms, 2),
         "numpy_over_torch": round(min(numpy_ms) / min(torch_ms), 3),
         "numpy_over_torch_median": round(statistics.median(numpy_ms) / statistics.median(torch_ms), 3),
+        "numpy_over_torch_1_thread": round(min(numpy_ms) / min(torch_1_ms), 3),
         "exec_to_first_step_s": spread([r["exec_to_first_step_s"] for r in numpy_runs], 3),
         "first_step_parts_s": {
             k: round(fastest[k], 3) for k in ("import_s", "open_s", "load_s", "prompt_step_s")

@@ -31,10 +31,27 @@ class Outputs:
     """(layers, heads, position + 1): each layer's attention row for this position."""
 
 
+FEW_TOKENS = 4
+"""Passes of up to this many tokens (a token and its guesses) multiply block by block."""
+
+BLOCK_ROWS = 256
+"""Weight rows per block: a block stays in the CPU's cache while each token's product reads it."""
+
+
 def linear(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """`x @ w.T` for x (n, in) and w (out, in), the layout of `nn.Linear` and of GGUF rows."""
-    if x.shape[0] == 1:  # one token: a matrix-vector product reading each weight row once, in order
+    n = x.shape[0]
+    if n == 1:  # one token: a matrix-vector product reading each weight row once, in order
         return (w @ x[0])[None]
+    if n <= FEW_TOKENS:
+        # BLAS's GEMM would copy the whole matrix into panels first; a few matrix-vector products per
+        # cached block read each weight from memory once.
+        y = np.empty((n, w.shape[0]), dtype=np.float32)
+        for r in range(0, w.shape[0], BLOCK_ROWS):
+            block = w[r : r + BLOCK_ROWS]
+            for i in range(n):
+                np.matmul(block, x[i], out=y[i, r : r + BLOCK_ROWS])
+        return y
     return (w @ x.T).T  # BLAS is slow when the token count is the GEMM's (small) first dimension
 
 
