@@ -194,10 +194,12 @@ def main() -> None:
     r = result
     print(f"numpy engine, SmolLM2-135M-Instruct Q4_1, {n} tokens, {args.repeats} repeats")
     print(f"  ms per token, numpy      {r['numpy_ms_per_token']}")
-    print(f"  ms per token, torch lean {r['torch_ms_per_token']}")
+    print(f"  ms per token, torch lean {r['torch_ms_per_token']} ({default_threads} threads)")
+    print(f"  ms per token, torch lean {r['torch_1_thread_ms_per_token']} (1 thread)")
     print(
         f"  numpy / torch            {r['numpy_over_torch']} fastest, {r['numpy_over_torch_median']} median"
     )
+    print(f"  numpy / torch 1 thread   {r['numpy_over_torch_1_thread']} fastest")
     print(f"  exec to first step, s    {r['exec_to_first_step_s']}; fastest: {r['first_step_parts_s']}")
     print(
         f"  RSS MB (no torch)        {r['rss_after_load_mb']} loaded, {r['rss_after_run_mb']} after the run"

@@ -224,6 +224,25 @@ def test_a_long_input_goes_through_in_chunks(numpy_smol: Any, monkeypatch: Any) 
         close(ours, theirs)
 
 
+def test_chunks_shrink_late_in_a_long_context(numpy_smol: Any, monkeypatch: Any) -> None:
+    _, weights, _ = numpy_smol
+    prompt = np.array([(37 * i) % 4000 + 30 for i in range(30)])
+    whole = NumpyDecoder(weights, capacity=32).forward(prompt)
+    monkeypatch.setattr(numpy_decoder, "PROMPT_CHUNK", 16)
+    monkeypatch.setattr(numpy_decoder, "SCORES_BYTES", 4 * weights.config.n_heads * 64)  # 64 scores a head
+    passes: list[int] = []
+    run = NumpyDecoder._pass
+
+    def counting(self: NumpyDecoder, token_ids: np.ndarray, keep: int) -> Any:
+        passes.append(len(token_ids))
+        return run(self, token_ids, keep)
+
+    monkeypatch.setattr(NumpyDecoder, "_pass", counting)
+    (chunked,) = NumpyDecoder(weights, capacity=32).forward(prompt)
+    assert passes[:4] == [4, 3, 2, 2] and passes[-2:] == [1, 1] and sum(passes) == 30  # 64 // (length + 16)
+    close(chunked, whole[0])
+
+
 def test_bad_calls_raise_value_errors(numpy_smol: Any) -> None:
     _, weights, _ = numpy_smol
     decoder = NumpyDecoder(weights, capacity=4)
@@ -233,8 +252,10 @@ def test_bad_calls_raise_value_errors(numpy_smol: Any) -> None:
         decoder.forward(np.arange(2), keep=3)
     with pytest.raises(ValueError, match="token ids must be in"):
         decoder.forward(np.array([49152]))
-    with pytest.raises(ValueError, match="non-empty 1-D"):
+    with pytest.raises(ValueError, match="non-empty 1-D integer"):
         decoder.forward(np.array([], dtype=np.int64))
+    with pytest.raises(ValueError, match="non-empty 1-D integer"):
+        decoder.forward(np.array([1.0]))
     decoder.forward(np.arange(2))
     with pytest.raises(ValueError, match="cannot rewind to 3"):
         decoder.rewind(3)

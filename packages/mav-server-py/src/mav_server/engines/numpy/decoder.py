@@ -15,7 +15,11 @@ from .weights import LlamaWeights
 
 PROMPT_CHUNK = 512
 """Most tokens per pass: a pass holds one layer's scores (heads x chunk x length floats) at a time, so a
-long prompt goes through in chunks and memory stays bounded whatever its length."""
+long prompt goes through in chunks."""
+
+SCORES_BYTES = 64 * 2**20
+"""Most bytes of one layer's scores in a pass: late in a long context, chunks get shorter than
+`PROMPT_CHUNK` so that memory stays bounded whatever the length."""
 
 
 @dataclass(frozen=True)
@@ -100,12 +104,14 @@ class NumpyDecoder:
         """Feed `token_ids` (1-D: the prompt, one new token, or a token and a draft) after what the cache
         holds; return the outputs of the last `keep` positions, oldest first.
 
-        More than `PROMPT_CHUNK` tokens go through in chunks; only the last chunk returns outputs.
+        Long inputs go through in chunks (`PROMPT_CHUNK`, `SCORES_BYTES`); only the last returns outputs.
         """
         token_ids = np.asarray(token_ids)
         n = token_ids.shape[0]
-        if token_ids.ndim != 1 or n == 0:
-            raise ValueError(f"token_ids must be a non-empty 1-D array; got shape {token_ids.shape}")
+        if token_ids.ndim != 1 or n == 0 or not np.issubdtype(token_ids.dtype, np.integer):
+            raise ValueError(
+                f"token_ids must be a non-empty 1-D integer array; got {token_ids.dtype} {token_ids.shape}"
+            )
         if self.length + n > self.capacity:
             raise ValueError(f"the KV cache holds {self.capacity} positions; {self.length + n} were asked")
         if not 1 <= keep <= n:
@@ -114,10 +120,15 @@ class NumpyDecoder:
             raise ValueError(f"token ids must be in [0, {self.w.config.vocab_size})")
         fed = 0
         with _blas().limit(limits=BLAS_THREADS):
-            while n - fed - PROMPT_CHUNK >= keep:  # the last chunk keeps at least `keep` tokens
-                self._pass(token_ids[fed : fed + PROMPT_CHUNK], keep=0)
-                fed += PROMPT_CHUNK
+            while n - fed - (chunk := self._chunk()) >= keep:  # the last chunk keeps `keep` tokens
+                self._pass(token_ids[fed : fed + chunk], keep=0)
+                fed += chunk
             return self._pass(token_ids[fed:], keep)
+
+    def _chunk(self) -> int:
+        """Tokens in the next chunk: `PROMPT_CHUNK`, fewer when the scores would pass `SCORES_BYTES`."""
+        heads = self.w.config.n_heads
+        return max(1, min(PROMPT_CHUNK, SCORES_BYTES // (4 * heads * (self.length + PROMPT_CHUNK))))
 
     def _pass(self, token_ids: np.ndarray, keep: int) -> list[Outputs]:
         w, c = self.w, self.w.config
