@@ -1,6 +1,6 @@
 import type { MavRunState } from '@mav/client'
 import { forwardRef, type HTMLAttributes } from 'react'
-import { useMavRunScope, useScopeSelector } from './context'
+import { useRunScope, useScopeSelector } from './context'
 
 /** Props of {@link RunStatus}. */
 export type RunStatusProps = HTMLAttributes<HTMLDivElement>
@@ -26,7 +26,7 @@ const selectWarnings = (state: MavRunState) => state.warnings.length
  * (announced with `role="alert"`).
  */
 export const RunStatus = forwardRef<HTMLDivElement, RunStatusProps>(function RunStatus({ className, ...rest }, ref) {
-  const scope = useMavRunScope('RunStatus')
+  const scope = useRunScope('RunStatus')
   const status = useScopeSelector(scope, selectStatus)
   const model = useScopeSelector(scope, selectModel)
   const length = useScopeSelector(scope, selectLength)

@@ -7,9 +7,9 @@ import {
   type MavRunStore,
   replay as replayEvents,
 } from '@mav/client'
-import { useCallback, useContext, useEffect, useRef, useState, useSyncExternalStore } from 'react'
+import { useCallback, useContext, useEffect, useRef, useState } from 'react'
+import { type MavUpdateMode, useRunState } from './context'
 import { MavClientContext } from './MavProvider'
-import { type MavUpdateMode, runView } from './runView'
 
 /** Options of {@link useMavRun}. */
 export interface UseMavRunOptions {
@@ -56,8 +56,7 @@ export function useMavRun(options: UseMavRunOptions = {}): UseMavRunResult {
 
   const [store] = useState(createRunStore)
   const controller = useRef<AbortController | null>(null)
-  const view = runView(store, options.updates)
-  const state = useSyncExternalStore(view.subscribe, view.getSnapshot, view.getSnapshot)
+  const state = useRunState(store, options.updates)
 
   const begin = useCallback(() => {
     controller.current?.abort()
