@@ -1,7 +1,9 @@
 'use client'
 
 import { parseRecording } from '@mav/client'
-import { MAVContainer, MavProvider, useMavModels, useMavRun } from '@mav/react'
+import { MAVContainer, MavProvider, useMavRun } from '@mav/react'
+import { useMavModels } from '@mav/react/query'
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query'
 import { useSearchParams } from 'next/navigation'
 import { type FormEvent, useCallback, useEffect, useState } from 'react'
 import { describeError, type FriendlyError } from '../lib/errors'
@@ -19,10 +21,13 @@ import { SettingsForm } from './components/SettingsForm'
 const API_BASE_URL = process.env.NEXT_PUBLIC_MAV_API_URL ?? '/api'
 
 export function Demo() {
+  const [queryClient] = useState(() => new QueryClient())
   return (
-    <MavProvider baseUrl={API_BASE_URL}>
-      <DemoPage />
-    </MavProvider>
+    <QueryClientProvider client={queryClient}>
+      <MavProvider baseUrl={API_BASE_URL}>
+        <DemoPage />
+      </MavProvider>
+    </QueryClientProvider>
   )
 }
 

@@ -1,9 +1,10 @@
 import { createMavClient, type MavClient, type MavModelInfo } from '@mav/client'
-import { QueryClient, QueryClientProvider, useQueryClient } from '@tanstack/react-query'
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query'
 import { act, render, renderHook, screen, waitFor } from '@testing-library/react'
 import type { ReactNode } from 'react'
 import { describe, expect, it, vi } from 'vitest'
-import { MAVContainer, MavProvider, useMavClient, useMavModels, useMavRun } from '../index'
+import { MAVContainer, MavProvider, useMavClient, useMavRun } from '../index'
+import { mavQueryKeys, useMavModels } from '../query'
 import { basicRunBytes, recordingEvents, sseResponse, stepsOf } from './helpers'
 
 const MODEL: MavModelInfo = {
@@ -59,26 +60,20 @@ function fakeServer(options: { hang?: boolean } = {}) {
 }
 
 describe('MavProvider and useMavModels', () => {
-  it('lists the models through TanStack Query', async () => {
+  it("lists the models through TanStack Query, in the app's QueryClient under mavQueryKeys", async () => {
     const { client, fetch } = fakeServer()
-    const wrapper = ({ children }: { children: ReactNode }) => <MavProvider client={client}>{children}</MavProvider>
+    const queryClient = new QueryClient()
+    const wrapper = ({ children }: { children: ReactNode }) => (
+      <QueryClientProvider client={queryClient}>
+        <MavProvider client={client}>{children}</MavProvider>
+      </QueryClientProvider>
+    )
     const { result } = renderHook(() => ({ models: useMavModels(), client: useMavClient() }), { wrapper })
     await waitFor(() => expect(result.current.models.isSuccess).toBe(true))
     expect(result.current.models.data).toEqual([MODEL])
     expect(result.current.client).toBe(client)
     expect(fetch).toHaveBeenCalledWith('http://mav.test/api/models', expect.anything())
-  })
-
-  it('uses the QueryClient of an outer QueryClientProvider', () => {
-    const outer = new QueryClient()
-    const { client } = fakeServer()
-    const wrapper = ({ children }: { children: ReactNode }) => (
-      <QueryClientProvider client={outer}>
-        <MavProvider client={client}>{children}</MavProvider>
-      </QueryClientProvider>
-    )
-    const { result } = renderHook(() => useQueryClient(), { wrapper })
-    expect(result.current).toBe(outer)
+    expect(queryClient.getQueryData(mavQueryKeys.models('http://mav.test/api'))).toEqual([MODEL])
   })
 
   it('builds a client from baseUrl, and says what is missing', () => {
