@@ -1,5 +1,5 @@
 import type * as z from 'zod/mini'
-import { MavHttpError, MavProtocolError } from './errors'
+import { firstIssue, MavHttpError, MavProtocolError } from './errors'
 import { parseMavStream } from './parseMavStream'
 import {
   errorBodySchema,
@@ -83,11 +83,13 @@ async function readJson<S extends z.ZodMiniType>(response: Response, schema: S, 
   }
   const parsed = schema.safeParse(json)
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]
-    const where = issue ? ` at "${issue.path.join('.')}": ${issue.message}` : ''
-    throw new MavProtocolError('invalid-response', `${what} answered with data that is not mav/1${where}`, {
-      cause: parsed.error,
-    })
+    throw new MavProtocolError(
+      'invalid-response',
+      `${what} answered with data that is not mav/1${firstIssue(parsed.error)}`,
+      {
+        cause: parsed.error,
+      },
+    )
   }
   return parsed.data
 }

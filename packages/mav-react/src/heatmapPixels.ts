@@ -1,4 +1,4 @@
-import { applyScalingInto, type MavScale, type MavStepEvent, type StepList } from '@mav/client'
+import { applyScaling, type MavScale, type MavStepEvent, type StepList } from '@mav/client'
 
 /** A per-layer metric of each step. */
 export type MavHistoryMetric = 'activations' | 'attention_entropy'
@@ -85,7 +85,7 @@ export function paintColumns(
     right = Math.max(right, x1)
     const values = valuesOf(steps.at(i) as MavStepEvent, metric)
     if (normalised.length < values.length) normalised = new Float64Array(values.length)
-    applyScalingInto(values, scale, 1, normalised)
+    applyScaling(values, scale, 1, normalised)
     // One bitmap row per layer (the stylesheet gives it its height).
     for (let row = 0; row < rows; row++) {
       const color = paletteIndex(normalised[row] ?? 0) * 3
