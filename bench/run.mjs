@@ -1,9 +1,10 @@
 // `pnpm bench`: every performance figure of the project in one run on one machine, side by side with
 // the anchors people would use instead, as ratios. Writes bench/results/latest.json (flat numbers, the
-// keys issue "Performance" names) and bench/RESULTS.md (machine, versions, min/median/max per figure).
+// keys issue "Performance" names) and bench/RESULTS.md (machine, versions, min/median/max per figure),
+// keeping RESULTS.md's hand-written "## History" section (the A/B figures behind past changes).
 // `--quick` runs every part with small sizes so the scripts cannot rot; its figures are not the results.
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, freemem, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { env, exists, root, run } from '../scripts/lib.mjs'
@@ -141,6 +142,13 @@ function markdown(meta, figures, details, failures) {
   ].join('\n')
 }
 
+/** The "## History" section of the previous RESULTS.md, to write back after the new figures. */
+function keptHistory(path) {
+  const previous = existsSync(path) ? readFileSync(path, 'utf8') : ''
+  const at = previous.indexOf('\n## History')
+  return at < 0 ? '' : previous.slice(at + 1)
+}
+
 async function main() {
   const figures = {}
   const details = {}
@@ -164,7 +172,10 @@ async function main() {
   const target = quick ? join(tmp, 'quick.json') : join(outDir, 'latest.json')
   writeFileSync(target, `${JSON.stringify({ ...figures, details, machine: meta }, null, 2)}\n`)
   const md = markdown(meta, figures, details, failures)
-  if (!quick) writeFileSync(join(root, 'bench', 'RESULTS.md'), `${md}\n`)
+  if (!quick) {
+    const results = join(root, 'bench', 'RESULTS.md')
+    writeFileSync(results, `${md}\n${keptHistory(results)}`)
+  }
   console.log(`\n${md}`)
   rmSync(tmp, { recursive: true, force: true })
   process.exit(failures.length ? 1 : 0)
