@@ -1,6 +1,5 @@
-// `@mav/react/query`: what needs TanStack Query, apart from the main entry so that an app without it
-// (or on another major version) can render every component. No 'use client': the query keys are plain
-// data a server file can import; the hook is only ever called from client components.
+// `@mav/react/query`: what needs TanStack Query, apart so that an app without it renders every component.
+// No 'use client': a server file can import the query keys; the hook runs in client components anyway.
 export { mavQueryKeys } from './queryKeys'
 export type { UseMavModelsOptions } from './useMavModels'
 export { useMavModels } from './useMavModels'
