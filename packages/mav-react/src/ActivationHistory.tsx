@@ -194,14 +194,11 @@ export const ActivationHistory = forwardRef<HTMLElement, ActivationHistoryProps>
 ) {
   const scope = useRunScope('ActivationHistory')
   const waiting = useScopeSelector(scope, (state) => state.steps.length === 0)
-  // The heatmaps mount once the run's model is known (its `meta`), empty: canvases, their size and
-  // their layout are settled before the first step, which then only paints pixels, and nothing below
-  // the history moves when it arrives.
+  // The heatmaps mount, empty, once `meta` names the model: sized before the first step, which then
+  // only paints pixels and moves nothing below.
   const known = useScopeSelector(scope, selectModelKnown)
-  // The pixels are painted in a turn after the panels': a replay's backlog of steps then gets a frame
-  // of its own instead of landing in the one that mounts the panels' rows. Held from the history's
-  // mount, before the heatmaps (they mount at `meta`): a reader first read later would start at the
-  // store's newest state and paint the backlog at once.
+  // Pixels in a turn after the panels', so a replay's backlog is not painted in their mount frame; held
+  // from here, as the heatmaps mount later (at `meta`) and would otherwise start at the newest state.
   const pixels = usePanelReader(scope, 'low') as RunReader
   useHold(pixels)
   return (
