@@ -66,11 +66,18 @@ def smol_registry() -> ModelRegistry:
 
 
 @pytest.fixture(scope="session")
-def smol(smol_registry: ModelRegistry) -> TorchModel:
-    """The bundled SmolLM2-135M-Instruct on the torch engine, loaded once for the whole session."""
-    loaded = smol_registry.get(BUNDLED_MODEL_ID)
+def smol_loading(smol_registry: ModelRegistry) -> tuple[TorchModel, list[float]]:
+    """The bundled SmolLM2-135M-Instruct on the torch engine, loaded once for the whole session, and the
+    loading progress it reported."""
+    fractions: list[float] = []
+    loaded = smol_registry.get(BUNDLED_MODEL_ID, progress=fractions.append)
     assert isinstance(loaded, TorchModel)
-    return loaded
+    return loaded, fractions
+
+
+@pytest.fixture(scope="session")
+def smol(smol_loading: tuple[TorchModel, list[float]]) -> TorchModel:
+    return smol_loading[0]
 
 
 class SlowModelHook:

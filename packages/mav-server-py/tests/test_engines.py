@@ -6,6 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ from mav_server.config import ConfigError, Settings, settings_from_env
 from mav_server.engines import ModelSource
 from mav_server.models import ModelRegistry, source_for
 
-from .tiny import TINY_GPT2_ID, tiny_gpt2_source
+from .tiny import TINY_GPT2_ID, build_tiny_gpt2, tiny_gpt2_source
 
 TORCH_FREE = textwrap.dedent(
     """
@@ -97,6 +99,43 @@ def test_auto_picks_an_engine_per_model(monkeypatch: Any) -> None:
     assert engines.candidates(gguf, "auto", "auto") == ["numpy"]
     monkeypatch.setattr(engines, "available", lambda name: name == "torch")
     assert engines.candidates(gguf, "auto", "cpu") == ["torch"]
+
+
+def test_loading_reports_the_share_of_weights_converted(smol_loading: Any) -> None:
+    """The torch engine reports progress from transformers' own GGUF and weight loading loops, at least
+    every 10%, without drawing their terminal bars."""
+    _, fractions = smol_loading
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    steps = np.diff([0.0, *fractions])
+    assert len(fractions) >= 10 and steps.max() <= 0.1, fractions
+
+
+def test_a_load_in_progress_reports_to_every_run_waiting() -> None:
+    def slow_build() -> Any:
+        time.sleep(0.5)
+        return build_tiny_gpt2()
+
+    registry = ModelRegistry([ModelSource("slow", "Slow", build=slow_build)], device="cpu")
+    heard: dict[str, list[float]] = {"first": [], "second": []}
+    threads = [threading.Thread(target=registry.get, args=("slow", heard[name].append)) for name in heard]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.1)
+    for thread in threads:
+        thread.join(timeout=60)
+    assert heard["first"][-1] == heard["second"][-1] == 1.0, heard
+    assert registry.loaded_ids() == ["slow"]
+
+
+def test_load_progress_becomes_status_events_every_5_percent() -> None:
+    from mav_server.runs import LoadReport
+
+    events: list[Any] = []
+    report = LoadReport(events.append, "Tiny")
+    for fraction in (0.0, 0.01, 0.05, 0.3, 0.31, 0.99, 1.0):
+        report(fraction)
+    assert [e.progress for e in events] == [0.0, 0.05, 0.3, 0.99]
+    assert {e.message for e in events} == {"Loading Tiny"} and {e.phase for e in events} == {"loading_model"}
 
 
 def test_models_and_meta_name_the_engine(tiny_registry: Any) -> None:

@@ -179,7 +179,7 @@ class Engine(Protocol):
 
 ENGINES: dict[str, tuple[str, str]] = {
     "torch": ("mav_server.engines.torch", "torch"),
-    "numpy": ("mav_server.engines.numpy", "gguf"),
+    "numpy": ("mav_server.engines.numpy.engine", "gguf"),
 }
 """Engine name -> (module defining `create(device, dtype)`, the distribution it needs installed)."""
 
@@ -213,7 +213,7 @@ def candidates(source: ModelSource, preference: str, device: str) -> list[str]:
     torch_first = device not in ("auto", "cpu") or (device == "auto" and available("torch") and _has_gpu())
     order = ["torch", "numpy"] if torch_first or source.gguf is None else ["numpy", "torch"]
     usable = [name for name in order if available(name) and (name == "torch" or source.gguf is not None)]
-    return usable or ["torch" if source.gguf is None else "numpy"]
+    return usable or ["torch"]  # its error names the extra to install
 
 
 def _has_gpu() -> bool:

@@ -10,9 +10,14 @@ transformers forward. Installed with `pip install 'mav-server[torch]'`.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import dataclass, field
 from typing import Any
+
+# Models load from a GGUF file or the local Hugging Face cache, never implicitly from the hub: this must
+# be set before transformers is first imported. Deployments that may download set it to 0.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch
 
