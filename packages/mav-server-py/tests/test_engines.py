@@ -159,11 +159,9 @@ def write_gguf(path: Path, architecture: str = "llama", quant: Any = None) -> Pa
     writer.add_tensor("token_embd.weight", np.ones((16, 8), dtype=np.float32))
     if quant is None:
         writer.add_tensor("output_norm.weight", np.ones(8, dtype=np.float32))
-    else:  # raw blocks of an exotic type: 32 values per block
-        block = gguf.GGML_QUANT_SIZES[quant][1]
-        writer.add_tensor(
-            "output_norm.weight", np.zeros((1, block), dtype=np.uint8), raw_shape=(32,), raw_dtype=quant
-        )
+    else:  # one block of raw bytes of another type
+        block_bytes = gguf.GGML_QUANT_SIZES[quant][1]
+        writer.add_tensor("output_norm.weight", np.zeros((1, block_bytes), dtype=np.uint8), raw_dtype=quant)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()

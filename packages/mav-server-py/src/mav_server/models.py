@@ -271,11 +271,14 @@ class ModelRegistry:
             raise ModelError("model_unavailable", f"cannot load model {model_id!r}: {exc}") from exc
         if not loaded.eos_ids:
             log.warning("model %s has no end token; runs stop only at max_new_tokens", model_id)
-        loaded.draft_cost = drafting.measure_draft_cost(loaded.decoder(64), card.vocab_size)
+        try:
+            loaded.draft_cost = drafting.measure_draft_cost(loaded.decoder(64), card.vocab_size)
+        except Exception:  # the first run will say what is wrong with the forward pass
+            log.exception("timing a drafted pass of %s failed; its runs will not draft", model_id)
         with self._id_locks[model_id]:
             self._cards[model_id] = loaded.card
         log.info(
-            "loaded model %s with the %s engine (%d parameters; a drafted pass costs %.2f passes)",
+            "loaded model %s with the %s engine (%d parameters; a drafted pass costs %s passes)",
             model_id,
             engine.name,
             loaded.card.n_params,

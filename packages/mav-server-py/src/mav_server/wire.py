@@ -1,9 +1,10 @@
 """The wire: how numbers are rounded and events become JSON text (PROTOCOL.md, "Numbers").
 
-Every field has one fixed precision, whatever the step's other contents: `top[].prob` and
-`distribution.top_probs` 4 decimals, logits and activations 2, entropies 3, milliseconds 1. Numbers
-are written in their shortest form (`0`, `4e-4`), which keeps a 12-layer step with `top_n` 20 around
-1.8 KB without trimming anything.
+Every field has one fixed precision, whatever the step's other contents: `top[].prob` 4 decimals,
+`distribution.top_probs` 3 (the chart sums them five to a bin; the first `top_n` are in `top` at 4),
+logits and activations 2, entropies 3, milliseconds 1. Numbers are written in their shortest form (`0`,
+`4e-4`): a 12-layer step with `top_n` 20 takes under 2 KB, except flat distributions with long token
+texts.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from .metrics import DistributionSummary
 from .protocol import Event, StepEvent
 
 PROB_DECIMALS = 4
-"""`top[].prob` and `distribution.top_probs`."""
+"""`top[].prob`."""
+TOP_PROBS_DECIMALS = 3
+"""`distribution.top_probs`."""
 LOGIT_DECIMALS = 2
 """`top[].logit`."""
 ACTIVATION_DECIMALS = 2
@@ -58,7 +61,7 @@ def step_event(
     This runs once per token: the values are made here, typed and rounded, and pydantic validates the
     event in one call (faster than assembling it from `model_construct` parts).
     """
-    probs = rounded(summary.top_probs, PROB_DECIMALS)
+    probs = rounded(summary.top_probs[: len(summary.top_ids)], PROB_DECIMALS)
     logits = rounded(summary.top_logits, LOGIT_DECIMALS)
     top = [
         {"id": token, "text": text_of(token), "prob": prob, "logit": logit}
@@ -74,7 +77,7 @@ def step_event(
             "attention_entropy": rounded(attention_entropy, ENTROPY_DECIMALS),
             "distribution": {
                 "entropy": round_one(summary.entropy, ENTROPY_DECIMALS),
-                "top_probs": probs,
+                "top_probs": rounded(summary.top_probs, TOP_PROBS_DECIMALS),
             },
             "elapsed_ms": round_one(elapsed_ms, MS_DECIMALS),
         }

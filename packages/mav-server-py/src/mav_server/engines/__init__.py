@@ -20,6 +20,7 @@ everything else when torch is installed (and for every model when a GPU is there
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 from collections.abc import Callable, Sequence
@@ -216,6 +217,7 @@ def candidates(source: ModelSource, preference: str, device: str) -> list[str]:
     return usable or ["torch"]  # its error names the extra to install
 
 
+@functools.cache
 def _has_gpu() -> bool:
     import torch
 

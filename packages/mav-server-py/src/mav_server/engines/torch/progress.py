@@ -1,8 +1,10 @@
 """Loading progress from transformers' own loops: the GGUF de-quantizing loop and "Loading weights".
 
-Both loops wrap their iterable in a tqdm bar. While a thread loads a model inside `reporting(...)`,
-those bars become quiet iterables that report to the load's `Progress` callback the share of work done
-(a GGUF tensor weighs its bytes, a checkpoint entry one); other threads keep the usual bars.
+Both loops wrap their iterable in a tqdm bar, and the GGUF loop calls gguf-py's `dequantize` once per
+tensor. While a thread loads a model inside `reporting(...)`, those bars become quiet iterables that
+report to the load's `Progress` callback the share of work done (a checkpoint entry weighs one), and
+`dequantize` goes through a large tensor in slices of rows, reporting the bytes of each (the bundled
+model's embedding alone is over a quarter of its bytes); other threads keep the usual bars and calls.
 """
 
 from __future__ import annotations
@@ -12,10 +14,14 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
+
 from .. import Progress
 
 GGUF_SHARE = 0.9
 """Part of a GGUF load spent de-quantizing (the rest puts the tensors into the model)."""
+SLICES = 16
+"""Row slices a large tensor is de-quantized in."""
 
 _local = threading.local()
 _installed = False
@@ -27,6 +33,8 @@ class _Phases:
 
     def __init__(self, progress: Progress, gguf: bool) -> None:
         self.progress = progress
+        self.gguf_bytes = 0
+        self.gguf_done = 0
         self.slices = (
             {"gguf": (0.0, GGUF_SHARE), "weights": (GGUF_SHARE, 1.0)} if gguf else {"weights": (0.0, 1.0)}
         )
@@ -45,13 +53,13 @@ class _ReportingBar:
         self.phases = phases
 
     def __iter__(self) -> Iterator[Any]:
-        weights = [max(int(getattr(item, "n_bytes", 1)), 1) for item in self.items]
-        total = float(sum(weights)) or 1.0
-        done = 0
-        for item, weight in zip(self.items, weights, strict=True):
+        if self.phase == "gguf":  # `dequantize` reports these tensors' bytes as it converts them
+            self.phases.gguf_bytes = sum(int(getattr(item, "n_bytes", 0)) for item in self.items)
+            yield from self.items
+            return
+        for done, item in enumerate(self.items, start=1):
             yield item  # the loop body reads and converts this item before asking for the next
-            done += weight
-            self.phases.report(self.phase, done / total)
+            self.phases.report(self.phase, done / len(self.items))
 
     def __len__(self) -> int:
         return len(self.items)
@@ -71,14 +79,34 @@ def _bar(phase: str, original: Any) -> Any:
     return make
 
 
+def _sliced(dequantize: Any) -> Any:
+    def sliced(data: np.ndarray, qtype: Any) -> np.ndarray:
+        phases: _Phases | None = getattr(_local, "phases", None)
+        if phases is None or not phases.gguf_bytes:
+            return dequantize(data, qtype)
+        rows = data.shape[0] if data.ndim > 1 else 1
+        step = -(-rows // SLICES)
+        parts = []
+        for start in range(0, rows, step):  # rows are quantized independently: slices give the same values
+            part = data[start : start + step] if data.ndim > 1 else data
+            parts.append(dequantize(part, qtype))
+            phases.gguf_done += part.nbytes
+            phases.report("gguf", min(phases.gguf_done / phases.gguf_bytes, 1.0))
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    return sliced
+
+
 def _install() -> None:
     global _installed
     with _install_lock:
         if _installed:
             return
+        import gguf
         from transformers import modeling_gguf_pytorch_utils
         from transformers.utils import logging
 
+        gguf.dequantize = _sliced(gguf.dequantize)  # transformers imports it by name at each load
         modeling_gguf_pytorch_utils.tqdm = _bar("gguf", modeling_gguf_pytorch_utils.tqdm)
         previous = logging.set_tqdm_hook(None)
 
