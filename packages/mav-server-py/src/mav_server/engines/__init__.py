@@ -187,14 +187,18 @@ ENGINES: dict[str, tuple[str, str]] = {
 ENGINE_CHOICES = ("auto", *ENGINES)
 
 
+@functools.cache
 def available(name: str) -> bool:
-    """Whether the engine's code and the package it needs (torch, gguf) are installed, without importing
-    either."""
+    """Whether the engine can be created here: the package it needs (torch, gguf) is installed (found
+    without importing it), and then its module imports."""
     module, needs = ENGINES[name]
     try:
-        return importlib.util.find_spec(module) is not None and importlib.util.find_spec(needs) is not None
+        if importlib.util.find_spec(needs) is None:
+            return False
+        importlib.import_module(module)
     except ImportError:
         return False
+    return True
 
 
 def create(name: str, *, device: str = "auto", dtype: str = "auto") -> Engine:
