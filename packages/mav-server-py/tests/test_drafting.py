@@ -152,7 +152,7 @@ def test_draft_cost_is_measured_on_the_decoder() -> None:
     decoder = CountingDecoder(loaded_of(tiny_llama(tied=True)).decoder(64))
     cost = measure_draft_cost(decoder, vocab_size=128)
     assert np.isfinite(cost) and cost > 0
-    assert decoder.fed == [32] + [1, 2] * 4 and decoder.length == 32
+    assert decoder.fed == [32] + [2, 1, 1, 2] * 3 and decoder.length == 32
 
 
 def test_drafter_counts_its_passes() -> None:

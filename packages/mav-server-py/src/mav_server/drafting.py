@@ -125,18 +125,20 @@ class Drafter:
             yield token, outputs[1]
 
 
-def measure_draft_cost(decoder: Decoder, vocab_size: int, context: int = 32, repeats: int = 3) -> float:
-    """A two-token pass's time over a one-token pass's, at `context` cached positions (best of `repeats`
-    each, after one of each to warm up)."""
+def measure_draft_cost(decoder: Decoder, vocab_size: int, context: int = 32, pairs: int = 5) -> float:
+    """A two-token pass's time over a one-token pass's, at `context` cached positions: the median of
+    `pairs` ratios, each of two passes run back to back (a busy machine slows both alike), after one pair
+    to warm up."""
     ids = (np.arange(context + 2, dtype=np.int64) * 7919) % vocab_size
     decoder.forward(ids[:context])
-    best = {1: float("inf"), 2: float("inf")}
-    for round_ in range(repeats + 1):
-        for n in (1, 2):
+    ratios = []
+    for pair in range(pairs + 1):
+        seconds = {}
+        for n in (1, 2) if pair % 2 else (2, 1):
             start = time.perf_counter()
             decoder.forward(ids[context : context + n], keep=n)
-            seconds = time.perf_counter() - start
+            seconds[n] = time.perf_counter() - start
             decoder.rewind(context)
-            if round_ > 0:
-                best[n] = min(best[n], seconds)
-    return best[2] / best[1]
+        if pair > 0:
+            ratios.append(seconds[2] / seconds[1])
+    return float(np.median(ratios))
