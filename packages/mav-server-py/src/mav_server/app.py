@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
     """The ASGI app. Without arguments, settings come from `MAV_*` variables and the registry from them."""
     settings = settings or settings_from_env()
     registry = registry or ModelRegistry.from_settings(settings)
-    limit = settings.max_concurrent_runs or (2 if registry.device.type == "cpu" else 4)
+    limit = settings.max_concurrent_runs or registry.max_concurrent_runs()
     limiter = RunLimiter(limit)
     executor = ThreadPoolExecutor(max_workers=limit, thread_name_prefix="mav-run")
 

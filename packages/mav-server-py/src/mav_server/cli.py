@@ -7,7 +7,7 @@ import dataclasses
 import logging
 import sys
 
-from .config import DEVICES, DTYPES, ConfigError, settings_from_env
+from .config import DEVICES, DTYPES, ENGINES, ConfigError, settings_from_env
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,8 +26,14 @@ def build_parser() -> argparse.ArgumentParser:
         "bundled smollm2-135m-instruct",
     )
     parser.add_argument("--preload", action="store_true", help="load the default model before serving")
-    parser.add_argument("--device", choices=DEVICES, help="device (default auto: cuda, mps, then cpu)")
-    parser.add_argument("--dtype", choices=DTYPES, help="weights dtype (default auto: float32 on CPU)")
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        help="what runs the models (default MAV_ENGINE or auto: numpy for a GGUF file it can run, torch "
+        "for other models and on a GPU)",
+    )
+    parser.add_argument("--device", choices=DEVICES, help="torch device (default auto: cuda, mps, then cpu)")
+    parser.add_argument("--dtype", choices=DTYPES, help="torch weights dtype (default auto: float32 on CPU)")
     parser.add_argument("--max-concurrent-runs", type=int, metavar="N", help="runs at once before 429")
     parser.add_argument(
         "--cors-origin", action="append", metavar="ORIGIN", help="allow this origin cross-origin (repeatable)"
@@ -45,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
             overrides["models"] = tuple(args.model)
             if settings.default_model not in args.model:
                 overrides["default_model"] = None
-        for key in ("device", "dtype", "max_concurrent_runs"):
+        for key in ("engine", "device", "dtype", "max_concurrent_runs"):
             if getattr(args, key) is not None:
                 overrides[key] = getattr(args, key)
         if args.cors_origin:

@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .engines import ENGINE_CHOICES as ENGINES
+
 BUNDLED_MODEL_ID = "smollm2-135m-instruct"
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -22,14 +24,17 @@ class Settings:
     """Allow-list of model ids (`MAV_MODELS`, comma-separated). Default: the bundled SmolLM2."""
     default_model: str | None = None
     """Model used when a request names none (`MAV_DEFAULT_MODEL`). Default: the first of `models`."""
+    engine: str = "auto"
+    """`auto`, `torch` or `numpy` (`MAV_ENGINE`). `auto` picks per model: numpy for a GGUF file it can run,
+    torch (when installed) for any other model and whenever a GPU is there to use."""
     device: str = "auto"
-    """`auto`, `cpu`, `cuda` or `mps` (`MAV_DEVICE`). `auto` picks cuda, then mps, then cpu."""
+    """`auto`, `cpu`, `cuda` or `mps` (`MAV_DEVICE`, torch engine). `auto` picks cuda, then mps, then cpu."""
     dtype: str = "auto"
     """`auto`, `float32`, `float16` or `bfloat16` (`MAV_DTYPE`). `auto`: float32 on CPU, float16 on GPU."""
     max_loaded_models: int = 2
     """How many models stay in memory at once (`MAV_MAX_LOADED_MODELS`); least recently used goes."""
     max_concurrent_runs: int | None = None
-    """Runs at once before 429 (`MAV_MAX_CONCURRENT_RUNS`). Default: 2 on CPU, 4 on a GPU."""
+    """Runs at once before 429 (`MAV_MAX_CONCURRENT_RUNS`). Default: 2 on a CPU, 4 on a GPU."""
     max_new_tokens: int = 1024
     """Cap on `max_new_tokens` (`MAV_MAX_NEW_TOKENS`)."""
     max_prompt_chars: int = 4000
@@ -55,6 +60,12 @@ class Settings:
         if self.default_model is not None and self.default_model not in self.models:
             raise ConfigError(
                 f"MAV_DEFAULT_MODEL={self.default_model!r} is not in the allow-list {list(self.models)}"
+            )
+        if self.engine not in ENGINES:
+            raise ConfigError(f"engine must be one of {', '.join(ENGINES)}; got {self.engine!r}")
+        if self.engine == "numpy" and self.device not in ("auto", "cpu"):
+            raise ConfigError(
+                f"the numpy engine runs on the CPU; device {self.device!r} needs the torch engine"
             )
         if self.device not in DEVICES:
             raise ConfigError(f"device must be one of {', '.join(DEVICES)}; got {self.device!r}")
@@ -102,7 +113,12 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         values["models"] = _split(env["MAV_MODELS"])
     if env.get("MAV_DEFAULT_MODEL", "").strip():
         values["default_model"] = env["MAV_DEFAULT_MODEL"].strip()
-    for key, name in (("device", "MAV_DEVICE"), ("dtype", "MAV_DTYPE"), ("base_path", "MAV_BASE_PATH")):
+    for key, name in (
+        ("engine", "MAV_ENGINE"),
+        ("device", "MAV_DEVICE"),
+        ("dtype", "MAV_DTYPE"),
+        ("base_path", "MAV_BASE_PATH"),
+    ):
         if env.get(name, "").strip():
             values[key] = env[name].strip()
     for key, name in (

@@ -7,9 +7,6 @@ Wire names are snake_case.
 
 from __future__ import annotations
 
-import functools
-import json
-import math
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,61 +17,6 @@ Aggregation = Literal["l2", "max_abs"]
 Phase = Literal["queued", "loading_model", "generating"]
 DoneReason = Literal["max_tokens", "eos", "stopped", "error"]
 EventName = Literal["meta", "status", "step", "error", "done"]
-
-
-@functools.lru_cache(maxsize=65536)
-def json_number(value: float) -> str:
-    """The shortest JSON text that reads back as exactly `value`.
-
-    Integral values are written as integers (`0`, not `0.0`) and small ones in exponent form (`4e-4`,
-    not `0.0004`): step events are size-bounded and most of their numbers are small probabilities.
-    """
-    if not math.isfinite(value):
-        raise ValueError(f"JSON cannot carry {value!r}; round non-finite values before sending them")
-    if value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    text = repr(value)
-    if abs(value) < 1e-3:
-        for digits in range(17):
-            short = f"{value:.{digits}e}"
-            if float(short) == value:
-                mantissa, _, exponent = short.partition("e")
-                short = f"{mantissa}e{int(exponent)}"
-                if len(short) < len(text):
-                    text = short
-                break
-    return text
-
-
-_json_string = json.encoder.encode_basestring
-"""What `json.dumps(text, ensure_ascii=False)` returns for a `str`, without the encoder set-up per call."""
-
-
-@functools.lru_cache(maxsize=1024)
-def _json_key(key: str) -> str:
-    return _json_string(key) + ":"
-
-
-def to_json(value: Any) -> str:
-    """Compact JSON (UTF-8 text, no spaces) with numbers written by `json_number`.
-
-    This writes every step event (one per token), so the common types are dispatched on their exact
-    type first; subclasses (e.g. NumPy floats) take the `isinstance` checks after.
-    """
-    kind = type(value)
-    if kind is float or isinstance(value, float):
-        return json_number(value)  # cached: rounded values repeat a lot
-    if kind is str or isinstance(value, str):
-        return _json_string(value)
-    if value is None or kind is bool:
-        return json.dumps(value)
-    if kind is int or isinstance(value, int):
-        return str(value)
-    if kind is list or kind is tuple or isinstance(value, list | tuple):
-        return "[" + ",".join(map(to_json, value)) + "]"
-    if kind is dict or isinstance(value, dict):
-        return "{" + ",".join([_json_key(str(k)) + to_json(v) for k, v in value.items()]) + "}"
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
 UINT32_MAX = 2**32 - 1
@@ -121,6 +63,7 @@ class ModelInfo(BaseModel):
     n_params: int
     default: bool
     loaded: bool
+    engine: str | None = None
 
 
 class ModelsResponse(BaseModel):
@@ -172,6 +115,7 @@ class MetaModel(BaseModel):
     n_layers: NonNegInt
     n_heads: NonNegInt
     vocab_size: NonNegInt
+    engine: str | None = None
 
 
 class MetaEvent(BaseModel):
@@ -226,11 +170,6 @@ EVENT_MODELS: dict[str, type[BaseModel]] = {name: model for model, name in EVENT
 
 def event_name(event: Event) -> EventName:
     return EVENT_NAMES[type(event)]
-
-
-def event_data(event: Event) -> str:
-    """The JSON text of an event's `data:` line (compact, UTF-8, no null optional fields)."""
-    return to_json(event.model_dump(exclude_none=True))
 
 
 def parse_event(name: str, data: Any) -> Event:

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from . import engine
+from . import generation
 from .config import Settings
+from .engines import ModelCard, ModelError
 from .errors import ApiError, from_validation_error
-from .models import ModelCard, ModelError, ModelRegistry
+from .models import ModelRegistry
 from .protocol import (
     DoneEvent,
     EffectiveRequest,
@@ -81,7 +82,7 @@ def plan_run(registry: ModelRegistry, request: RunRequest) -> RunPlan:
         tokenizer = registry.tokenizer(model_id)
     except ModelError as exc:
         raise ApiError(503, exc.code, exc.message) from None
-    has_template = bool(getattr(tokenizer, "chat_template", None))
+    has_template = bool(tokenizer.chat_template)
     chat = has_template if request.chat is None else request.chat
     if chat and not has_template:
         raise ApiError(
@@ -92,11 +93,11 @@ def plan_run(registry: ModelRegistry, request: RunRequest) -> RunPlan:
         )
     if chat:
         text = tokenizer.apply_chat_template(
-            [{"role": "user", "content": request.prompt}], add_generation_prompt=True, tokenize=False
+            [{"role": "user", "content": request.prompt}], add_generation_prompt=True
         )
-        prompt_ids = list(tokenizer(text, add_special_tokens=False)["input_ids"])
+        prompt_ids = tokenizer.encode(text, add_special_tokens=False)
     else:
-        prompt_ids = list(tokenizer(request.prompt)["input_ids"])
+        prompt_ids = tokenizer.encode(request.prompt)
     if not prompt_ids:
         raise ApiError(
             400, "invalid_request", "prompt must produce at least one token; got none", field="prompt"
@@ -120,10 +121,10 @@ def plan_run(registry: ModelRegistry, request: RunRequest) -> RunPlan:
 def execute_run(
     registry: ModelRegistry,
     plan: RunPlan,
-    emit: engine.Emit,
+    emit: generation.Emit,
     *,
     started: float,
-    cancelled: engine.Cancelled = lambda: False,
+    cancelled: generation.Cancelled = lambda: False,
 ) -> DoneEvent:
     """Emit the whole run. Never raises: failures become an `error` event and `done` with reason error."""
     tokenizer = registry.tokenizer(plan.card.id)
@@ -132,12 +133,7 @@ def execute_run(
             run_id=plan.run_id,
             model=plan.card.meta(),
             prompt_tokens=[
-                TokenInfo(
-                    id=token_id,
-                    text=tokenizer.decode(
-                        [token_id], skip_special_tokens=False, clean_up_tokenization_spaces=False
-                    ),
-                )
+                TokenInfo(id=token_id, text=tokenizer.decode([token_id], skip_special_tokens=False))
                 for token_id in plan.prompt_ids
             ],
             request=plan.request,
@@ -145,8 +141,9 @@ def execute_run(
     )
     try:
         if not registry.is_loaded(plan.card.id):
-            emit(StatusEvent(phase="loading_model", progress=0.0, message=f"Loading {plan.label}"))
-            loaded = registry.get(plan.card.id)
+            report = LoadReport(emit, plan.label)
+            report(0.0)
+            loaded = registry.get(plan.card.id, progress=report)
             emit(StatusEvent(phase="loading_model", progress=1.0, message=f"Loaded {plan.label}"))
         else:
             loaded = registry.get(plan.card.id)
@@ -159,7 +156,31 @@ def execute_run(
         done = DoneEvent(reason="error", steps=0, elapsed_ms=round((time.perf_counter() - started) * 1000, 1))
         emit(done)
         return done
-    return engine.generate(loaded, plan.request, plan.prompt_ids, emit, started=started, cancelled=cancelled)
+    return generation.generate(
+        loaded, plan.request, plan.prompt_ids, emit, started=started, cancelled=cancelled
+    )
+
+
+LOAD_REPORT_STEP = 0.05
+"""Loading progress is sent each time it has gone this much further (the protocol promises 10%)."""
+
+
+class LoadReport:
+    """Turns an engine's load progress into `status` events naming the model, one per 5% at most."""
+
+    def __init__(self, emit: generation.Emit, label: str) -> None:
+        self.emit = emit
+        self.label = label
+        self.sent = -1.0
+
+    def __call__(self, fraction: float) -> None:
+        fraction = min(max(fraction, 0.0), 1.0)
+        if fraction >= 1.0 or fraction - self.sent < LOAD_REPORT_STEP:
+            return  # 1.0 is sent once the model is ready, after the engine's last touches
+        self.sent = fraction
+        self.emit(
+            StatusEvent(phase="loading_model", progress=round(fraction, 3), message=f"Loading {self.label}")
+        )
 
 
 class RunLimiter:
