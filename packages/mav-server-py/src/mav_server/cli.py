@@ -7,7 +7,7 @@ import dataclasses
 import logging
 import sys
 
-from .config import DEVICES, DTYPES, ConfigError, settings_from_env
+from .config import DEVICES, DTYPES, LOOPBACK_HOSTS, ConfigError, is_loopback, settings_from_env
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,6 +32,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--cors-origin", action="append", metavar="ORIGIN", help="allow this origin cross-origin (repeatable)"
     )
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        metavar="NAME",
+        help="answer requests for this host name (repeatable; `*` for any). Default: MAV_ALLOWED_HOSTS, "
+        "else localhost, 127.0.0.1 and ::1 when --host is a loopback address",
+    )
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     return parser
 
@@ -52,6 +59,11 @@ def main(argv: list[str] | None = None) -> int:
             overrides["cors_origins"] = tuple(args.cors_origin)
         if args.preload:
             overrides["preload"] = True
+        if args.allowed_host:
+            overrides["allowed_hosts"] = tuple(host.lower() for host in args.allowed_host)
+        elif settings.allowed_hosts is None and is_loopback(args.host):
+            # Only pages of this machine can reach it; a DNS-rebound name must not.
+            overrides["allowed_hosts"] = LOOPBACK_HOSTS
         settings = dataclasses.replace(settings, **overrides).validate()  # type: ignore[arg-type]
     except ConfigError as exc:
         print(f"mav-server: {exc}", file=sys.stderr)
@@ -65,7 +77,14 @@ def main(argv: list[str] | None = None) -> int:
     app = create_app(settings)
     models = ", ".join(settings.models)
     print(f"mav-server: http://{args.host}:{args.port}{settings.base_path} (models: {models})")
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        # SIGTERM ends streams still open after this many seconds (a stalled reader never closes its own).
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout_seconds)),
+    )
     return 0
 
 
