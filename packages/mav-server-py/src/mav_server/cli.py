@@ -6,8 +6,9 @@ import argparse
 import dataclasses
 import logging
 import sys
+from typing import Any
 
-from .config import DEVICES, DTYPES, LOOPBACK_HOSTS, ConfigError, is_loopback, settings_from_env
+from .config import DEVICES, DTYPES, LOOPBACK_HOSTS, ConfigError, Settings, is_loopback, settings_from_env
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,23 +70,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mav-server: {exc}", file=sys.stderr)
         return 2
 
-    import uvicorn
-
     from .app import create_app
 
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     app = create_app(settings)
     models = ", ".join(settings.models)
     print(f"mav-server: http://{args.host}:{args.port}{settings.base_path} (models: {models})")
+    serve(app, settings, host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+def serve(app: Any, settings: Settings, *, host: str, port: int, log_level: str = "info") -> None:
+    """Run `app` with uvicorn until SIGTERM/SIGINT; open streams get `shutdown_timeout_seconds` to end."""
+    import uvicorn
+
     uvicorn.run(
         app,
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
-        # SIGTERM ends streams still open after this many seconds (a stalled reader never closes its own).
+        host=host,
+        port=port,
+        log_level=log_level,
+        # A stalled reader never closes its own stream: past this, shutdown ends the streams still open.
         timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout_seconds)),
     )
-    return 0
 
 
 if __name__ == "__main__":

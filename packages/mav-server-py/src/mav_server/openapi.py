@@ -47,9 +47,25 @@ REFUSALS = {
 SSE_DESCRIPTION = (
     "Server-sent events of protocol mav/1, in order: `meta`, any `status`, one `step` per token (SSE `id` ="
     " step number), then `done`; an `error` comes right before `done` when the run fails after it started."
-    " `: ping` comments keep the connection alive. Each event's `data` is one JSON object; its schema is"
-    " listed under `x-mav-events` (the protocol's JSON Schema in @mav/client is the source of truth)."
+    " `: ping` comments keep the connection alive."
 )
+
+
+def _event_item(name: str, model: type[BaseModel]) -> dict[str, Any]:
+    """One SSE event as OpenAPI 3.2 describes it: its name, and `data` holding the model as JSON."""
+    return {
+        "type": "object",
+        "required": ["event", "data"],
+        "properties": {
+            "event": {"const": name},
+            "data": {
+                "type": "string",
+                "contentMediaType": "application/json",
+                "contentSchema": {"$ref": REF.format(model=model.__name__)},
+            },
+            "id": {"type": "string"},
+        },
+    }
 
 
 def _error(description: str, *, retry_after: bool = False) -> dict[str, Any]:
@@ -74,13 +90,10 @@ def _json(model: str, description: str) -> dict[str, Any]:
 def _run_responses(statuses: tuple[str, ...]) -> dict[str, Any]:
     responses: dict[str, Any] = {
         "200": {
-            "description": "the run, streamed",
+            "description": SSE_DESCRIPTION,
             "content": {
                 "text/event-stream": {
-                    "schema": {"type": "string", "description": SSE_DESCRIPTION},
-                    "x-mav-events": {
-                        name: {"$ref": REF.format(model=model.__name__)} for name, model in EVENTS.items()
-                    },
+                    "itemSchema": {"oneOf": [_event_item(name, model) for name, model in EVENTS.items()]}
                 }
             },
         }
@@ -102,7 +115,7 @@ def _schemas(settings: Settings) -> dict[str, Any]:
 
 
 def openapi_document(settings: Settings) -> dict[str, Any]:
-    """OpenAPI 3.1 for the routes under `settings.base_path`."""
+    """OpenAPI 3.2 (for its event-stream `itemSchema`) for the routes under `settings.base_path`."""
     base = "" if settings.base_path == "/" else settings.base_path
     auth = ("401",) if settings.api_token else ()
     hosts = ("403",)
@@ -110,7 +123,7 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
     run_get = ("400", *auth, *hosts, "404", "429", "503")
     request_body = {"$ref": REF.format(model="RunRequest")}
     return {
-        "openapi": "3.1.0",
+        "openapi": "3.2.0",
         "info": {
             "title": "mav-server",
             "version": "mav/1",
