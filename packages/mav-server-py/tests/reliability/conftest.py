@@ -118,6 +118,29 @@ class ServerProcess:
         return "\n".join(Path(self.log.name).read_text(errors="replace").splitlines()[-lines:])
 
 
+def stalled_reader(port: int, body: dict[str, Any]) -> socket.socket:
+    """Sends a run and never reads a byte of the answer (with a small receive buffer)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    payload = json.dumps(body).encode()
+    head = (
+        f"POST /api/run HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(payload)}\r\n\r\n"
+    )
+    sock.sendall(head.encode() + payload)
+    return sock
+
+
+def wait_for_active(url: str, count: int, within: float) -> float:
+    """Seconds until `<url>/api/health` reports `count` active runs."""
+    start = time.monotonic()
+    while httpx.get(f"{url}/api/health", timeout=10).json()["active_runs"] != count:
+        assert time.monotonic() - start < within, f"active_runs never became {count} within {within} s"
+        time.sleep(0.01)
+    return time.monotonic() - start
+
+
 def mav_server_command(port: int) -> list[str]:
     script = Path(sys.executable).parent / "mav-server"
     head = [str(script)] if script.exists() else [sys.executable, "-m", "mav_server.cli"]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import random
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from mav_server.models import ModelRegistry
 from mav_server.sse import iter_sse
 
 from ..conftest import LiveServer, hooked_tiny
-from .conftest import QUICK
+from .conftest import QUICK, stalled_reader, wait_for_active
 
 TIMEOUT = httpx.Timeout(30.0)
 MODEL = "tiny-progress"
@@ -64,41 +63,18 @@ def active_runs(server: LiveServer) -> int:
     return int(httpx.get(f"{server.url}/api/health", timeout=TIMEOUT).json()["active_runs"])
 
 
-def wait_for_active(server: LiveServer, count: int, within: float) -> float:
-    """Seconds until `/health` reports `count` active runs."""
-    start = time.monotonic()
-    while active_runs(server) != count:
-        assert time.monotonic() - start < within, f"active_runs never became {count} within {within} s"
-        time.sleep(0.01)
-    return time.monotonic() - start
-
-
-def stalled_reader(server: LiveServer, body: dict[str, Any]) -> socket.socket:
-    """Sends a run and never reads a byte of the answer (with a small receive buffer)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.connect(("127.0.0.1", server.port))
-    payload = json.dumps(body).encode()
-    head = (
-        f"POST /api/run HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(payload)}\r\n\r\n"
-    )
-    sock.sendall(head.encode() + payload)
-    return sock
-
-
 def test_stalled_readers_pause_generation_then_free_their_slots(live: Any, figures: dict[str, Any]) -> None:
     hook = ProgressHook()
     stall = 1.0
     server = live(hook, stall_timeout_seconds=stall)
     tokens = 200
     body = {"model": MODEL, "prompt": "Hello", "max_new_tokens": tokens, "top_n": 100}
-    readers = [stalled_reader(server, body) for _ in range(2)]
+    readers = [stalled_reader(server.port, body) for _ in range(2)]
     try:
-        wait_for_active(server, 2, within=20)
+        wait_for_active(server.url, 2, within=20)
         refused = httpx.post(f"{server.url}/api/run", json=body, timeout=TIMEOUT)
         assert refused.status_code == 429, "both slots are held while the readers stall"
-        wait_for_active(server, 0, within=stall + 20)
+        wait_for_active(server.url, 0, within=stall + 20)
         freed = time.monotonic()
         passes = hook.calls
         # Each run stopped where its buffers filled, far short of the tokens asked for.
@@ -160,7 +136,7 @@ def test_a_disconnect_storm_leaves_no_run_behind(live: Any, figures: dict[str, A
         for thread in threads:
             thread.join()
     start = time.monotonic()
-    wait_for_active(server, 0, within=5)
+    wait_for_active(server.url, 0, within=5)
     figures["storm_runs_started"] = statuses.count(200)
     figures["storm_idle_s"] = round(time.monotonic() - start, 2)
     assert set(statuses) <= {200, 429}, statuses
