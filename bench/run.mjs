@@ -87,6 +87,30 @@ async function backend() {
 if (exists('packages/mav-server-py/bench/bench_server.py')) {
   parts.push(['backend (bundled model): ours vs generate vs openmav, wire bytes, first step, memory', backend])
 }
+/** The reliability suite's figures (stalled slots, soak memory, fuzzing, shutdown); `--quick` runs only the
+ * in-process stream tests. */
+async function reliability() {
+  const file = join(tmp, 'reliability.json')
+  const args = ['packages/mav-server-py/tests/reliability', '-q', ...(quick ? ['-k', 'test_streams'] : [])]
+  const code = await run('.venv/bin/pytest', args, {
+    env: { ...env, MAV_RELIABILITY_JSON: file, ...(quick ? { MAV_RELIABILITY_QUICK: '1' } : {}) },
+  })
+  if (code !== 0) throw new Error(`reliability suite failed (exit ${code})`)
+  const { fuzz_statuses: statuses, ...figures } = JSON.parse(readFileSync(file, 'utf8'))
+  const details = {
+    stalled_slot_release_s: {
+      note: `from a stalled run's last forward pass to its slot's release, stall timeout ${figures.stalled_timeout_s} s; generation paused after ${figures.stalled_run_forward_passes} of 200 forward passes`,
+    },
+    ...(statuses && { fuzz_cases: { note: `statuses ${JSON.stringify(statuses)}` } }),
+    ...(figures.soak_runs && {
+      soak_rss_growth_mb: { note: `over ${figures.soak_runs} runs from ${figures.soak_rss_start_mb} MB` },
+    }),
+  }
+  return { ...figures, details }
+}
+if (exists('packages/mav-server-py/tests/reliability')) {
+  parts.push(['reliability: stalled and slow readers, storms, soak, fuzzing, SIGTERM, kill -9', reliability])
+}
 if (exists('bench/render/run.mjs')) {
   parts.push(['render in Chromium', () => jsonPart('render', 'node', ['bench/render/run.mjs'])])
 }

@@ -164,3 +164,35 @@ def test_schema_file_is_in_the_repo() -> None:
     from .conftest import SCHEMA_PATH
 
     assert Path(SCHEMA_PATH).is_file()
+
+
+EDGES: dict[str, list[Any]] = {
+    "max_new_tokens": [0, 1, 2**53 - 1, 2**53, 2**64, 1.5],
+    "temperature": [0, 5e-324, 1e-37, 0.0099, 0.01, 1, 100, 100.01, 1e308, -0.0, -1],
+    "top_k": [-1, 0, 2**53 - 1, 2**53],
+    "top_p": [0, 5e-324, 1, 1.01],
+    "min_p": [-0.1, 0, 1, 1.5],
+    "repetition_penalty": [0, 5e-324, 0.0099, 0.01, 1, 100, 100.5, 1e300],
+    "seed": [-1, 0, 2**32 - 1, 2**32],
+    "top_n": [0, 1, 100, 101],
+}
+
+
+@pytest.mark.parametrize("field", sorted(EDGES))
+def test_request_ranges_match_the_schema(field: str, schema: dict[str, Any]) -> None:
+    """pydantic accepts exactly the values the protocol's JSON Schema (from zod) accepts."""
+    from jsonschema import Draft202012Validator
+    from pydantic import ValidationError
+
+    from mav_server.protocol import RunRequest
+
+    checker = Draft202012Validator({"$defs": schema["$defs"], "$ref": "#/$defs/run_request"})
+    for value in EDGES[field]:
+        body = {"prompt": "hi", field: value}
+        in_schema = checker.is_valid(body)
+        try:
+            RunRequest.model_validate(body)
+            in_pydantic = True
+        except ValidationError:
+            in_pydantic = False
+        assert in_pydantic == in_schema, (field, value, in_pydantic, in_schema)

@@ -152,6 +152,58 @@ describe('useMavRun', () => {
     expect(result.current.state.steps.length).toBe(stepsOf(events).length)
   })
 
+  it('retries a refused run when asked, showing the wait in state.retry', async () => {
+    let calls = 0
+    const { fetch: serverFetch } = fakeServer()
+    const client = createMavClient({
+      baseUrl: 'http://mav.test/api',
+      fetch: (async (input: RequestInfo | URL, init?: RequestInit) =>
+        calls++ === 0
+          ? new Response(JSON.stringify({ error: { code: 'model_unavailable', message: 'loading' } }), {
+              status: 503,
+              headers: { 'content-type': 'application/json' },
+            })
+          : serverFetch(input, init)) as typeof globalThis.fetch,
+    })
+    const { result } = renderHook(() => useMavRun({ client, updates: 'sync', retry: { baseDelayMs: 40 } }))
+    const waits: Array<{ status: string; attempt: number | undefined; code: string | undefined }> = []
+    const store = result.current.store
+    store.subscribe(() => {
+      const { status, retry } = store.getSnapshot()
+      if (retry) waits.push({ status, attempt: retry.attempt, code: retry.error.code })
+    })
+    let done: Promise<void> = Promise.resolve()
+    act(() => {
+      done = result.current.start({ prompt: 'Hello' })
+    })
+    await act(() => done)
+    expect(waits).toEqual([{ status: 'connecting', attempt: 1, code: 'model_unavailable' }])
+    expect(result.current.state.status).toBe('done')
+    expect(result.current.state.retry).toBeNull()
+  })
+
+  it('stop() ends a retry wait at once', async () => {
+    const fetch = vi.fn(
+      async () =>
+        new Response(JSON.stringify({ error: { code: 'too_many_runs', message: 'busy' } }), {
+          status: 429,
+          headers: { 'content-type': 'application/json', 'retry-after': '30' },
+        }),
+    )
+    const client = createMavClient({ baseUrl: '/api', fetch: fetch as typeof globalThis.fetch })
+    const { result } = renderHook(() => useMavRun({ client, updates: 'sync', retry: { attempts: 5 } }))
+    let done: Promise<void> = Promise.resolve()
+    act(() => {
+      done = result.current.start({ prompt: 'Hello' })
+    })
+    await waitFor(() => expect(result.current.state.retry?.delayMs).toBeGreaterThanOrEqual(30_000))
+    act(() => result.current.stop())
+    await act(() => done)
+    expect(result.current.state.status).toBe('stopped')
+    expect(result.current.state.retry).toBeNull()
+    expect(fetch).toHaveBeenCalledTimes(1)
+  })
+
   it('needs a client to start', async () => {
     const { result } = renderHook(() => useMavRun())
     await expect(result.current.start({ prompt: 'x' })).rejects.toThrow('useMavRun().start needs a client')

@@ -128,7 +128,7 @@ def generate(
         emit(
             ErrorEvent(
                 code="generation_failed",
-                message=f"generation failed at step {steps}: {exc}",
+                message=f"generation failed at step {steps}; the server log has the details",
                 retryable=_is_out_of_memory(exc),
             )
         )

@@ -176,8 +176,9 @@ class ModelRegistry:
                 except ModelError:
                     raise
                 except Exception as exc:
+                    log.exception("model %s: reading its configuration failed", model_id)
                     raise ModelError(
-                        "model_unavailable", f"cannot read the configuration of model {model_id!r}: {exc}"
+                        "model_unavailable", f"cannot read the configuration of model {model_id!r}"
                     ) from exc
                 self._chosen[model_id] = engine
                 self._cards[model_id] = card
@@ -223,8 +224,9 @@ class ModelRegistry:
                 except ModelError:
                     raise
                 except Exception as exc:
+                    log.exception("model %s: loading its tokenizer failed", model_id)
                     raise ModelError(
-                        "model_unavailable", f"cannot load the tokenizer of model {model_id!r}: {exc}"
+                        "model_unavailable", f"cannot load the tokenizer of model {model_id!r}"
                     ) from exc
                 self._tokenizers[model_id] = tokenizer
             return self._tokenizers[model_id]
@@ -268,7 +270,8 @@ class ModelRegistry:
         except ModelError:
             raise
         except Exception as exc:
-            raise ModelError("model_unavailable", f"cannot load model {model_id!r}: {exc}") from exc
+            log.exception("model %s: loading its weights failed", model_id)
+            raise ModelError("model_unavailable", f"cannot load model {model_id!r}") from exc
         if not loaded.eos_ids:
             log.warning("model %s has no end token; runs stop only at max_new_tokens", model_id)
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 PROTOCOL = "mav/1"
 
@@ -20,6 +20,30 @@ EventName = Literal["meta", "status", "step", "error", "done"]
 
 
 UINT32_MAX = 2**32 - 1
+MAX_SAFE_INTEGER = 2**53 - 1
+"""Largest integer a JavaScript client reads exactly; no integer of a request may exceed it."""
+MIN_TEMPERATURE, MAX_TEMPERATURE = 0.01, 100.0
+"""Positive temperatures outside this range overflow or underflow the sampler's float32 scores."""
+MIN_REPETITION_PENALTY, MAX_REPETITION_PENALTY = 0.01, 100.0
+
+
+def _temperature(value: float) -> float:
+    if 0 < value < MIN_TEMPERATURE:
+        raise ValueError(f"must be 0 (greedy) or between {MIN_TEMPERATURE} and {MAX_TEMPERATURE:g}")
+    return value
+
+
+def _temperature_schema(schema: dict[str, Any]) -> None:
+    # The same `anyOf` that zod's union writes into the protocol's JSON Schema.
+    default = schema.get("default", 0)
+    schema.clear()
+    schema.update(
+        anyOf=[
+            {"type": "number", "const": 0},
+            {"type": "number", "minimum": MIN_TEMPERATURE, "maximum": MAX_TEMPERATURE},
+        ],
+        default=default,
+    )
 
 
 class RunRequest(BaseModel):
@@ -34,12 +58,16 @@ class RunRequest(BaseModel):
 
     model: str | None = Field(default=None, min_length=1)
     prompt: str = Field(min_length=1)
-    max_new_tokens: int = Field(default=50, ge=1)
-    temperature: float = Field(default=0.0, ge=0, allow_inf_nan=False)
-    top_k: int = Field(default=50, ge=0)
+    max_new_tokens: int = Field(default=50, ge=1, le=MAX_SAFE_INTEGER)
+    temperature: Annotated[float, AfterValidator(_temperature)] = Field(
+        default=0.0, ge=0, le=MAX_TEMPERATURE, allow_inf_nan=False, json_schema_extra=_temperature_schema
+    )
+    top_k: int = Field(default=50, ge=0, le=MAX_SAFE_INTEGER)
     top_p: float = Field(default=1.0, gt=0, le=1, allow_inf_nan=False)
     min_p: float = Field(default=0.0, ge=0, le=1, allow_inf_nan=False)
-    repetition_penalty: float = Field(default=1.0, gt=0, allow_inf_nan=False)
+    repetition_penalty: float = Field(
+        default=1.0, ge=MIN_REPETITION_PENALTY, le=MAX_REPETITION_PENALTY, allow_inf_nan=False
+    )
     seed: int = Field(default=42, ge=0, le=UINT32_MAX)
     aggregation: Aggregation = "l2"
     top_n: int = Field(default=20, ge=1, le=100)

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from . import generation
 from .config import Settings
 from .engines import ModelCard, ModelError
-from .errors import ApiError, from_validation_error
+from .errors import ApiError, from_validation_error, show_value
 from .models import ModelRegistry
 from .protocol import (
     DoneEvent,
@@ -27,6 +27,20 @@ from .protocol import (
 )
 
 log = logging.getLogger("mav_server.runs")
+
+RETRY_AFTER_SECONDS = 2
+"""What `Retry-After` says when a run is refused for a while (429 at the cap, a model that may load later)."""
+
+
+def unavailable_message(model_id: str) -> str:
+    """What a client is told when a model cannot be described or loaded; the reason is in the server log."""
+    return f"model {model_id} is not available on this server right now; the server log says why"
+
+
+def model_error_message(model_id: str, exc: ModelError) -> str:
+    """`ModelError` messages are written for people (the reason, never a path or exception text); any
+    other failure is only in the log."""
+    return exc.message or unavailable_message(model_id)
 
 
 def parse_request(data: object, settings: Settings) -> RunRequest:
@@ -47,14 +61,23 @@ def parse_request(data: object, settings: Settings) -> RunRequest:
             field="prompt",
         )
     if request.max_new_tokens > settings.max_new_tokens:
-        raise ApiError(
-            400,
-            "invalid_request",
-            f"max_new_tokens must be at most {settings.max_new_tokens} on this server; "
-            f"got {request.max_new_tokens}",
-            field="max_new_tokens",
-        )
+        if "max_new_tokens" in request.model_fields_set:
+            raise ApiError(
+                400,
+                "invalid_request",
+                f"max_new_tokens must be at most {settings.max_new_tokens} on this server; "
+                f"got {request.max_new_tokens}",
+                field="max_new_tokens",
+            )
+        # The protocol's default is more than this server allows: a request that did not ask is capped.
+        request = _with_default_max_new_tokens(request, settings.max_new_tokens)
     return request
+
+
+def _with_default_max_new_tokens(request: RunRequest, value: int) -> RunRequest:
+    """`request` with another `max_new_tokens`, still counted as not named by the client."""
+    fields = {**dict(request), "max_new_tokens": value}
+    return type(request).model_construct(_fields_set=set(request.model_fields_set), **fields)
 
 
 @dataclass(frozen=True)
@@ -74,14 +97,16 @@ def plan_run(registry: ModelRegistry, request: RunRequest) -> RunPlan:
         raise ApiError(
             404,
             "unknown_model",
-            f"model {model_id!r} is not served here; available: {', '.join(registry.ids)}",
+            f"model {show_value(model_id)} is not served here; available: {', '.join(registry.ids)}",
             field="model",
         )
     try:
         card = registry.card(model_id)
         tokenizer = registry.tokenizer(model_id)
     except ModelError as exc:
-        raise ApiError(503, exc.code, exc.message) from None
+        log.error("model %s cannot be described: %s", model_id, exc.message)
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if exc.retryable else None
+        raise ApiError(503, exc.code, model_error_message(model_id, exc), headers=headers) from None
     has_template = bool(tokenizer.chat_template)
     chat = has_template if request.chat is None else request.chat
     if chat and not has_template:
@@ -103,6 +128,12 @@ def plan_run(registry: ModelRegistry, request: RunRequest) -> RunPlan:
             400, "invalid_request", "prompt must produce at least one token; got none", field="prompt"
         )
     context = card.context_length
+    named = "max_new_tokens" in request.model_fields_set
+    if context is not None and not named and len(prompt_ids) < context:
+        # Servers cap what the client left to them: the default shrinks to what the context has room for.
+        room = context - len(prompt_ids)
+        if request.max_new_tokens > room:
+            request = _with_default_max_new_tokens(request, room)
     if context is not None and len(prompt_ids) + request.max_new_tokens > context:
         field = "prompt" if len(prompt_ids) >= context else "max_new_tokens"
         raise ApiError(
@@ -148,11 +179,12 @@ def execute_run(
         else:
             loaded = registry.get(plan.card.id)
     except Exception as exc:
-        code, message, retryable = "model_unavailable", str(exc), False
+        code, retryable = "model_unavailable", False
         if isinstance(exc, ModelError):
-            code, message, retryable = exc.code, exc.message, exc.retryable
+            code, retryable = exc.code, exc.retryable
         log.exception("run %s: model %s did not load", plan.run_id, plan.card.id)
-        emit(ErrorEvent(code=code, message=message, retryable=retryable))
+        message = model_error_message(plan.card.id, exc) if isinstance(exc, ModelError) else None
+        emit(ErrorEvent(code=code, message=message or unavailable_message(plan.card.id), retryable=retryable))
         done = DoneEvent(reason="error", steps=0, elapsed_ms=round((time.perf_counter() - started) * 1000, 1))
         emit(done)
         return done

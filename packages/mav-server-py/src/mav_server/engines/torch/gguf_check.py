@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from .. import ModelError, UnsupportedModel
+
+log = logging.getLogger("mav_server.engines.torch")
 
 READABLE_TYPES = ("F32", "F16")
 """Tensor types gguf-py reads without a quantisation table (the rest come from `gguf.quants`)."""
@@ -21,13 +24,12 @@ def open_gguf(path: Path) -> Any:
     from gguf import quants
 
     if not path.is_file():
-        raise ModelError("model_unavailable", f"no GGUF file at {path}")
+        raise ModelError("model_unavailable", f"the GGUF file {path.name} is missing")
     try:
         reader = gguf.GGUFReader(path)
     except Exception as exc:
-        raise UnsupportedModel(
-            f"{path.name} is not a readable GGUF file (corrupt or truncated): {exc}"
-        ) from exc
+        log.warning("%s is not readable by gguf-py: %r", path, exc)
+        raise UnsupportedModel(f"{path.name} is not a readable GGUF file (corrupt or truncated)") from exc
     unreadable = sorted(
         {
             tensor.tensor_type.name
