@@ -47,4 +47,28 @@ export const goals = {
     text: '<= 12 KB gzip',
     check: (f) => verdict(f.bundle_gzip_bytes_client <= 12 * 1024, `${fmt(f.bundle_gzip_bytes_client / 1024, 1)} KB`),
   },
+  stalled_slot_release_s: {
+    needs: ['stalled_slot_release_s', 'stalled_timeout_s'],
+    text: '<= the stall timeout + 1 s after a reader stops reading',
+    check: (f) =>
+      verdict(
+        f.stalled_slot_release_s <= f.stalled_timeout_s + 1,
+        `${fmt(f.stalled_slot_release_s)} s with a ${f.stalled_timeout_s} s timeout`,
+      ),
+  },
+  soak_rss_growth_mb: {
+    needs: ['soak_rss_growth_mb'],
+    text: '<= 64 MB over the soak',
+    check: (f) => verdict(f.soak_rss_growth_mb <= 64, `${fmt(f.soak_rss_growth_mb, 1)} MB`),
+  },
+  fuzz_5xx: {
+    needs: ['fuzz_5xx', 'fuzz_cases'],
+    text: '0 answers 5xx',
+    check: (f) => verdict(f.fuzz_5xx === 0, `${f.fuzz_5xx} of ${f.fuzz_cases} cases`),
+  },
+  sigterm_exit_s: {
+    needs: ['sigterm_exit_s', 'sigterm_shutdown_timeout_s'],
+    text: '<= the shutdown timeout + 2 s with stalled readers',
+    check: (f) => verdict(f.sigterm_exit_s <= f.sigterm_shutdown_timeout_s + 2, `${fmt(f.sigterm_exit_s)} s`),
+  },
 }

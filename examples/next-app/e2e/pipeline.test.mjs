@@ -167,7 +167,8 @@ describe('examples/next-app end to end (real backend, bundled model, Chromium)',
     )
     await temperature.fill('0')
 
-    // Another client holds the backend's only run slot: Start gets 429 through the proxy.
+    // Another client holds the backend's only run slot: Start gets 429 through the proxy, and the page
+    // counts down to the retry that Retry-After asks for instead of failing.
     const other = new AbortController()
     const response = await fetch(`${backendUrl}/api/run`, {
       method: 'POST',
@@ -178,6 +179,7 @@ describe('examples/next-app end to end (real backend, bundled model, Chromium)',
     const reader = response.body.getReader()
     await reader.read()
     try {
+      await page.getByLabel('Max tokens', { exact: true }).fill('3')
       await page.getByRole('button', { name: 'Start', exact: true }).click()
       await page.waitForFunction(
         () => document.querySelector('.demo-banner')?.getAttribute('data-kind') === 'busy',
@@ -187,9 +189,20 @@ describe('examples/next-app end to end (real backend, bundled model, Chromium)',
         },
       )
       assert.match(await banner().textContent(), /The backend is busy/)
+      assert.match(await banner().textContent(), /Trying again (in \d+ s|now) \(attempt 1 of \d+\)/)
     } finally {
       other.abort()
     }
+    // The slot is free: the retry runs, and the banner goes.
+    await page.waitForFunction(
+      () => document.querySelector('#demo-run')?.getAttribute('data-run-status') === 'done',
+      null,
+      {
+        timeout: 60_000,
+      },
+    )
+    assert.equal(await banner().count(), 0, 'no banner once the retried run went through')
+    await page.getByLabel('Max tokens', { exact: true }).fill(MAX_TOKENS)
     await waitForNoActiveRun(t, 'the other client closed its stream')
   })
 

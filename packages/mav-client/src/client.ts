@@ -1,5 +1,5 @@
 import type * as z from 'zod/mini'
-import { MavHttpError, MavProtocolError } from './errors'
+import { firstIssue, MavHttpError, MavProtocolError } from './errors'
 import { parseMavStream } from './parseMavStream'
 import {
   errorBodySchema,
@@ -8,8 +8,10 @@ import {
   type MavModelInfo,
   modelsResponseSchema,
 } from './protocol/endpoints'
-import type { MavEvent } from './protocol/mavEvent'
+import type { MavErrorEvent, MavEvent } from './protocol/mavEvent'
 import type { MavRunRequest } from './protocol/request'
+import { type MavRetryInfo, type MavRetryPolicy, resolveRetryPolicy, retryDelay, sleep } from './retry'
+import { toErrorEvent } from './runStore'
 
 /** Headers sent with every request, or a function returning them (e.g. a fresh bearer token). */
 export type MavHeaders = Record<string, string> | (() => Record<string, string>)
@@ -22,12 +24,22 @@ export interface MavClientOptions {
   fetch?: typeof fetch
   /** Extra headers for every request. Default: none. */
   headers?: MavHeaders
+  /** Retries of `run` when the server refuses or drops it in a way that may pass. Default: none. */
+  retry?: MavRetryPolicy | false
 }
 
 /** Per-call options. */
 export interface MavRequestOptions {
   /** Aborts the request; for `run`, also closes the stream, which stops generation on the server. */
   signal?: AbortSignal
+}
+
+/** Options of `run`. */
+export interface MavRunOptions extends MavRequestOptions {
+  /** Retries for this run; `false` turns off the client's. Default: the client's `retry`. */
+  retry?: MavRetryPolicy | false
+  /** Called before each retry's wait (besides the policy's own `onRetry`). Default: none. */
+  onRetry?: (info: MavRetryInfo) => void
 }
 
 /** A client of one mav/1 server. */
@@ -41,17 +53,26 @@ export interface MavClient {
   /**
    * `POST /run`: streams the run's events. Throws {@link MavHttpError} when the server refuses the
    * request or cannot be reached (status 0, code `"unreachable"`); after that, every problem arrives as
-   * an `error` event. Aborting `signal` ends the iteration quietly.
+   * an `error` event. With `retry`, a refusal or a drop that may pass is tried again first (a retried
+   * run yields its `meta` again). Aborting `signal` ends the iteration quietly, waits included.
    */
-  run(request: MavRunRequest, options?: MavRequestOptions): AsyncIterable<MavEvent>
+  run(request: MavRunRequest, options?: MavRunOptions): AsyncIterable<MavEvent>
   /** The `GET /run?params=` URL of a request, for a plain `EventSource`. */
   runUrl(request: MavRunRequest): string
 }
 
+/** `Retry-After` in seconds: a number of seconds or an HTTP date. */
+function retryAfterSeconds(header: string | null): number | undefined {
+  if (header === null || header.trim() === '') return undefined
+  const seconds = Number(header)
+  if (Number.isFinite(seconds)) return seconds
+  const date = Date.parse(header)
+  return Number.isNaN(date) ? undefined : Math.max(0, (date - Date.now()) / 1000)
+}
+
 async function httpError(response: Response): Promise<MavHttpError> {
-  const retryHeader = response.headers.get('retry-after')
-  const retryAfter = retryHeader !== null && retryHeader.trim() !== '' ? Number(retryHeader) : undefined
-  const retry = retryAfter !== undefined && Number.isFinite(retryAfter) ? { retryAfter } : {}
+  const retryAfter = retryAfterSeconds(response.headers.get('retry-after'))
+  const retry = retryAfter === undefined ? {} : { retryAfter }
   const text = await response.text().catch(() => '')
   let json: unknown
   try {
@@ -83,11 +104,13 @@ async function readJson<S extends z.ZodMiniType>(response: Response, schema: S, 
   }
   const parsed = schema.safeParse(json)
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]
-    const where = issue ? ` at "${issue.path.join('.')}": ${issue.message}` : ''
-    throw new MavProtocolError('invalid-response', `${what} answered with data that is not mav/1${where}`, {
-      cause: parsed.error,
-    })
+    throw new MavProtocolError(
+      'invalid-response',
+      `${what} answered with data that is not mav/1${firstIssue(parsed.error)}`,
+      {
+        cause: parsed.error,
+      },
+    )
   }
   return parsed.data
 }
@@ -124,6 +147,32 @@ export function createMavClient(options: MavClientOptions): MavClient {
   const get = (path: string, signal?: AbortSignal) =>
     send(path, { headers: { accept: 'application/json', ...headers() }, signal })
 
+  async function* runOnce(request: MavRunRequest, signal?: AbortSignal): AsyncGenerator<MavEvent> {
+    let response: Response
+    try {
+      response = await send('/run', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers() },
+        body: JSON.stringify(request),
+        signal,
+      })
+    } catch (error) {
+      // Aborting is the caller's own doing: the iteration ends quietly, before or after the stream starts.
+      if (signal?.aborted) return
+      throw error
+    }
+    if (!response.ok) throw await httpError(response)
+    const type = response.headers.get('content-type') ?? ''
+    if (!type.includes('text/event-stream') || !response.body) {
+      await response.body?.cancel()
+      throw new MavProtocolError(
+        'invalid-response',
+        `POST /run answered ${response.status} with content-type "${type}", expected text/event-stream`,
+      )
+    }
+    yield* parseMavStream(response.body, signal ? { signal } : {})
+  }
+
   return {
     baseUrl,
     async listModels(opts = {}) {
@@ -134,29 +183,37 @@ export function createMavClient(options: MavClientOptions): MavClient {
       return readJson(await get('/health', opts.signal), healthResponseSchema, 'GET /health')
     },
     async *run(request, opts = {}) {
-      let response: Response
-      try {
-        response = await send('/run', {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers() },
-          body: JSON.stringify(request),
-          signal: opts.signal,
-        })
-      } catch (error) {
-        // Aborting is the caller's own doing: the iteration ends quietly, before or after the stream starts.
-        if (opts.signal?.aborted) return
-        throw error
+      const policy = resolveRetryPolicy(opts.retry ?? options.retry)
+      if (policy === undefined) {
+        yield* runOnce(request, opts.signal)
+        return
       }
-      if (!response.ok) throw await httpError(response)
-      const type = response.headers.get('content-type') ?? ''
-      if (!type.includes('text/event-stream') || !response.body) {
-        await response.body?.cancel()
-        throw new MavProtocolError(
-          'invalid-response',
-          `POST /run answered ${response.status} with content-type "${type}", expected text/event-stream`,
-        )
+      for (let attempt = 1; ; attempt++) {
+        let failure: unknown
+        let stepped = false
+        try {
+          for await (const event of runOnce(request, opts.signal)) {
+            if (event.type === 'step') stepped = true
+            // Held back: if a retry follows, the person never needs to see it.
+            if (event.type === 'error' && !stepped && retryDelay(event, attempt, policy, () => 0) !== undefined) {
+              failure = event
+              break
+            }
+            yield event
+          }
+        } catch (error) {
+          if (opts.signal?.aborted) return
+          if (retryDelay(error, attempt, policy, () => 0) === undefined) throw error
+          failure = error
+        }
+        if (failure === undefined || opts.signal?.aborted) return
+        const delayMs = retryDelay(failure, attempt, policy) as number
+        const error = (failure as MavEvent).type === 'error' ? (failure as MavErrorEvent) : toErrorEvent(failure)
+        const info: MavRetryInfo = { attempt, attempts: policy.attempts, delayMs, at: Date.now() + delayMs, error }
+        policy.onRetry?.(info)
+        opts.onRetry?.(info)
+        if (!(await sleep(delayMs, opts.signal))) return
       }
-      yield* parseMavStream(response.body, opts.signal ? { signal: opts.signal } : {})
     },
     runUrl(request) {
       return `${baseUrl}/run?params=${encodeURIComponent(JSON.stringify(request))}`

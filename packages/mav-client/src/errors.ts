@@ -1,5 +1,19 @@
 import type { MavErrorBody } from './protocol/endpoints'
 
+/** The part of a zod error the messages use. */
+interface Issues {
+  readonly issues: ReadonlyArray<{ readonly path: ReadonlyArray<PropertyKey>; readonly message: string }>
+}
+
+/** A zod issue's path as the messages print it: `top.0.prob`. */
+export const issuePath = (path: ReadonlyArray<PropertyKey>) => path.map(String).join('.')
+
+/** ` at "path": message` for the first issue of a zod error, or `''` when it has none. */
+export function firstIssue(error: Issues): string {
+  const issue = error.issues[0]
+  return issue ? ` at "${issuePath(issue.path)}": ${issue.message}` : ''
+}
+
 /** Why a {@link MavProtocolError} was thrown. */
 export type MavProtocolErrorType = 'invalid-response' | 'invalid-recording' | 'unsupported-protocol'
 

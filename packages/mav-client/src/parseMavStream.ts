@@ -1,4 +1,5 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser'
+import { firstIssue, issuePath } from './errors'
 import { eventDataSchemas, type MavEventType } from './protocol/events'
 import { readStepFast } from './protocol/fastStep'
 import type { MavErrorEvent, MavEvent, MavEventIssue } from './protocol/mavEvent'
@@ -47,13 +48,12 @@ export function decodeMavMessage(message: Pick<EventSourceMessage, 'event' | 'da
   }
   const result = eventDataSchemas[name].safeParse(data)
   if (!result.success) {
-    const issues = result.error.issues.map((issue) => ({
-      path: issue.path.map(String).join('.'),
-      message: issue.message,
-    }))
-    const first = issues[0]
-    const where = first ? ` at "${first.path}": ${first.message}` : ''
-    return invalidEvent(`"${name}" event does not match protocol mav/1${where}`, message.data, issues)
+    const issues = result.error.issues.map((issue) => ({ path: issuePath(issue.path), message: issue.message }))
+    return invalidEvent(
+      `"${name}" event does not match protocol mav/1${firstIssue(result.error)}`,
+      message.data,
+      issues,
+    )
   }
   return { type: name, ...result.data } as MavEvent
 }

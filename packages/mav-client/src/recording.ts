@@ -1,5 +1,4 @@
-import type * as z from 'zod/mini'
-import { MavProtocolError } from './errors'
+import { firstIssue, MavProtocolError } from './errors'
 import { PROTOCOL_VERSION } from './protocol/events'
 import { type MavEvent, mavEventSchema } from './protocol/mavEvent'
 import { type MavRecordingHeader, RECORDING_FORMAT, recordingHeaderSchema } from './protocol/recordingHeader'
@@ -27,11 +26,6 @@ export function serializeRecording(events: Iterable<MavEvent>, extra: Record<str
   return `${[header, ...list].map((line) => JSON.stringify(line)).join('\n')}\n`
 }
 
-function describe(error: z.core.$ZodError): string {
-  const issue = error.issues[0]
-  return issue ? `at "${issue.path.join('.')}": ${issue.message}` : 'invalid'
-}
-
 /**
  * Reads a `.mavrec.jsonl` recording and validates every line. Throws {@link MavProtocolError} of type
  * `"invalid-recording"` naming the 1-based line of the first problem.
@@ -51,13 +45,13 @@ export function parseRecording(text: string): MavRecording {
   if ((lines[0] ?? '').trim() === '') fail(1, 'empty file, expected a mavrec/1 header')
   const header = recordingHeaderSchema.safeParse(parseLine(0))
   if (!header.success) {
-    fail(1, `not a ${RECORDING_FORMAT} header for protocol ${PROTOCOL_VERSION} ${describe(header.error)}`)
+    fail(1, `not a ${RECORDING_FORMAT} header for protocol ${PROTOCOL_VERSION}${firstIssue(header.error)}`)
   }
   const events: MavEvent[] = []
   for (let index = 1; index < lines.length; index++) {
     if ((lines[index] as string).trim() === '') continue
     const parsed = mavEventSchema.safeParse(parseLine(index))
-    if (!parsed.success) fail(index + 1, `not a mav/1 event ${describe(parsed.error)}`, parsed.error)
+    if (!parsed.success) fail(index + 1, `not a mav/1 event${firstIssue(parsed.error)}`, parsed.error)
     else events.push(parsed.data)
   }
   return { header: (header as { data: MavRecordingHeader }).data, events }

@@ -7,6 +7,7 @@ import type {
   MavStatusEvent,
   MavStepEvent,
 } from './protocol/mavEvent'
+import type { MavRetryInfo } from './retry'
 import { type StepList, stepListView } from './stepList'
 
 /** Where a run is. `loading` covers `queued` and `loading_model` status phases. */
@@ -31,6 +32,8 @@ export interface MavRunState {
   warnings: readonly MavErrorEvent[]
   /** The `done` event, once received. */
   done: MavDoneEvent | null
+  /** While a refused or dropped run waits to be tried again (status `connecting`): why, and until when. */
+  retry: MavRetryInfo | null
 }
 
 /** A framework-agnostic store of one run at a time. */
@@ -47,6 +50,8 @@ export interface MavRunStore {
   stop(): void
   /** Records an error that happened outside the stream (a refused request, a network failure). */
   fail(error: unknown): void
+  /** Marks the run as waiting to be tried again (pass it as a run's `onRetry`); its next event clears it. */
+  retrying(info: MavRetryInfo): void
   /**
    * Resets to `connecting` and dispatches every event of `events`; a thrown error becomes `fail`, an
    * abort through `signal` becomes `stop`. Resolves when the events end.
@@ -101,6 +106,7 @@ export function createRunStore(): MavRunStore {
       error: null,
       warnings: [],
       done: null,
+      retry: null,
     }
   }
   state = initial('idle')
@@ -111,6 +117,7 @@ export function createRunStore(): MavRunStore {
   }
 
   const dispatch = (event: MavEvent) => {
+    if (state.retry !== null) state = { ...state, retry: null }
     switch (event.type) {
       case 'meta':
         set({ ...state, meta: event, status: TERMINAL.has(state.status) ? state.status : 'streaming' })
@@ -163,10 +170,15 @@ export function createRunStore(): MavRunStore {
       set(initial(status))
     },
     stop() {
-      if (!TERMINAL.has(state.status) && state.status !== 'idle') set({ ...state, status: 'stopped' })
+      if (!TERMINAL.has(state.status) && state.status !== 'idle') set({ ...state, status: 'stopped', retry: null })
     },
     fail(error) {
-      set({ ...state, error: toErrorEvent(error), status: 'error' })
+      set({ ...state, error: toErrorEvent(error), status: 'error', retry: null })
+    },
+    retrying(info) {
+      if (TERMINAL.has(state.status)) return
+      // Only a run without steps is retried: nothing shown is lost, and the next try starts afresh.
+      set({ ...initial('connecting'), retry: info })
     },
     async consume(events, options = {}) {
       store.reset('connecting')

@@ -6,21 +6,24 @@ export type MavScale = 'linear' | 'log' | 'minmax'
  * `log` takes `log1p(|x|)`, `minmax` maps to [0, 1] (all zeros when the range is below 1e-9), then
  * everything is divided by the maximum and multiplied by `maxBarLength` (unless the maximum is <= 0).
  * Signs survive `linear`, so callers use `Math.abs` for the length and the sign for the colour.
+ * Defaults: `scale` `"linear"`, `maxBarLength` 20.
+ *
+ * Given `out`, writes into its first `values.length` entries instead of a new array and returns it: a
+ * loop over many steps (a heatmap painting a long history) then allocates nothing.
  */
-export function applyScaling(values: ArrayLike<number>, scale: MavScale = 'linear', maxBarLength = 20): number[] {
-  return applyScalingInto(values, scale, maxBarLength, new Array<number>(values.length))
-}
-
-/**
- * `applyScaling` written into `out` (its first `values.length` entries), allocating nothing: for loops
- * over many steps, such as a heatmap painting a long history in one frame. Returns `out`.
- */
-export function applyScalingInto<Out extends { [index: number]: number }>(
+export function applyScaling(values: ArrayLike<number>, scale?: MavScale, maxBarLength?: number): number[]
+export function applyScaling<Out extends { [index: number]: number }>(
   values: ArrayLike<number>,
   scale: MavScale,
   maxBarLength: number,
   out: Out,
-): Out {
+): Out
+export function applyScaling(
+  values: ArrayLike<number>,
+  scale: MavScale = 'linear',
+  maxBarLength = 20,
+  out: { [index: number]: number } = new Array<number>(values.length),
+): { [index: number]: number } {
   const n = values.length
   if (scale === 'linear') {
     for (let i = 0; i < n; i++) out[i] = values[i] as number

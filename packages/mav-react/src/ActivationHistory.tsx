@@ -8,10 +8,17 @@ import {
   useEffect,
   useRef,
 } from 'react'
-import { type MavRunScopeValue, selectIndex, useMavRunScope, useScopeSelector } from './context'
+import {
+  type RunReader,
+  type RunScope,
+  selectIndex,
+  useHold,
+  usePanelReader,
+  useRunScope,
+  useScopeSelector,
+} from './context'
 import { type MavHistoryMetric, paintColumns, valuesOf } from './heatmapPixels'
 import { Panel } from './Panel'
-import { PANEL_LANES } from './runView'
 
 /** Props of {@link ActivationHistory}. */
 export interface ActivationHistoryProps extends Omit<HTMLAttributes<HTMLElement>, 'title'> {
@@ -29,14 +36,6 @@ const METRIC_LABEL: Record<MavHistoryMetric, string> = {
   activations: 'MLP activations',
   attention_entropy: 'Attention entropy',
 }
-
-/**
- * The view the heatmaps' pixels follow. Their frame (canvases, captions, sizes) is in lane 0 and mounts
- * at `meta`; the pixels are painted in this lane's turns, so a replay's backlog of steps is painted in
- * a frame of its own rather than in the one that mounts the first panel's rows.
- */
-const pixelView = (scope: MavRunScopeValue) => scope.lanes[PANEL_LANES.activation_history] ?? scope.view
-const noop = () => {}
 
 /** Columns the heatmap has room for: the run's `max_new_tokens`, or more if it went beyond. */
 const selectCapacity = (state: MavRunState) => Math.max(state.meta?.request.max_new_tokens ?? 0, state.steps.length, 1)
@@ -58,7 +57,7 @@ const selectRows = (state: MavRunState, metric: MavHistoryMetric) => {
  */
 function useHeatmap(
   canvasRef: RefObject<HTMLCanvasElement | null>,
-  scope: MavRunScopeValue,
+  view: RunReader,
   metric: MavHistoryMetric,
   scale: MavScale,
 ) {
@@ -66,7 +65,6 @@ function useHeatmap(
     const canvas = canvasRef.current
     const context = canvas?.getContext('2d') ?? null
     if (canvas === null || context === null) return
-    const view = pixelView(scope)
     let drawn = 0
     let firstStep: MavStepEvent | undefined
     let layout = ''
@@ -84,10 +82,8 @@ function useHeatmap(
       const capacity = selectCapacity(state)
       const rows = selectRows(state, metric)
       const ratio = typeof devicePixelRatio === 'number' ? devicePixelRatio : 1
-      // One pixel per layer and at most one column per step; the stylesheet scales the bitmap up
-      // (pixelated, the same cells). A step writes a few dozen pixels and the canvas handed to the
-      // compositor is small; in exchange a compositor without a GPU scales it again in every frame that
-      // changes it (measured: a fast replay's first frames cheaper, a steady flood's frames ~2 ms dearer).
+      // One pixel per layer and at most one column per step, scaled up by the stylesheet (pixelated):
+      // few pixels to write and a small canvas for the compositor.
       const width = Math.max(1, Math.min(capacity, Math.round(cssWidth * ratio)))
       const height = Math.max(1, rows)
       const key = `${width}x${height}:${capacity}:${rows}`
@@ -130,19 +126,21 @@ function useHeatmap(
       observer?.disconnect()
       if (pending !== 0) cancelAnimationFrame(pending)
     }
-  }, [canvasRef, scope, metric, scale])
+  }, [canvasRef, view, metric, scale])
 }
 
 interface HeatmapProps {
-  scope: MavRunScopeValue
+  scope: RunScope
+  /** What the pixels follow; the frame (sizes, cursor) follows the scope's `high` reader. */
+  pixels: RunReader
   metric: MavHistoryMetric
   scale: MavScale
   rowHeight: number
 }
 
-function Heatmap({ scope, metric, scale, rowHeight }: HeatmapProps) {
+function Heatmap({ scope, pixels, metric, scale, rowHeight }: HeatmapProps) {
   const canvasRef = useRef<HTMLCanvasElement>(null)
-  useHeatmap(canvasRef, scope, metric, scale)
+  useHeatmap(canvasRef, pixels, metric, scale)
   const rows = useScopeSelector(scope, (state) => selectRows(state, metric))
   const capacity = useScopeSelector(scope, selectCapacity)
   const length = useScopeSelector(scope, (state) => state.steps.length)
@@ -194,16 +192,15 @@ export const ActivationHistory = forwardRef<HTMLElement, ActivationHistoryProps>
   },
   ref,
 ) {
-  const scope = useMavRunScope('ActivationHistory')
+  const scope = useRunScope('ActivationHistory')
   const waiting = useScopeSelector(scope, (state) => state.steps.length === 0)
-  // The heatmaps mount once the run's model is known (its `meta`), empty: canvases, their size and
-  // their layout are settled before the first step, which then only paints pixels, and nothing below
-  // the history moves when it arrives.
+  // The heatmaps mount, empty, once `meta` names the model: sized before the first step, which then
+  // only paints pixels and moves nothing below.
   const known = useScopeSelector(scope, selectModelKnown)
-  // Held from the history's mount, before any heatmap: a lane that gains its first reader takes the
-  // store's newest state, so heatmaps mounting at `meta` would otherwise find the pixel lane already
-  // holding a replay's steps, and paint them in the frame that lays out the first panel.
-  useEffect(() => pixelView(scope).subscribe(noop), [scope])
+  // Pixels in a turn after the panels', so a replay's backlog is not painted in their mount frame; held
+  // from here, as the heatmaps mount later (at `meta`) and would otherwise start at the newest state.
+  const pixels = usePanelReader(scope, 'low') as RunReader
+  useHold(pixels)
   return (
     <Panel
       ref={ref}
@@ -215,7 +212,7 @@ export const ActivationHistory = forwardRef<HTMLElement, ActivationHistoryProps>
       {...rest}
     >
       {metrics.map((metric) => (
-        <Heatmap key={metric} scope={scope} metric={metric} scale={scale} rowHeight={rowHeight} />
+        <Heatmap key={metric} scope={scope} pixels={pixels} metric={metric} scale={scale} rowHeight={rowHeight} />
       ))}
     </Panel>
   )

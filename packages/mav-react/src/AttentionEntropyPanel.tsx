@@ -2,7 +2,6 @@ import type { MavScale, MavStepEvent } from '@mav/client'
 import { forwardRef, type HTMLAttributes } from 'react'
 import { LayerBars } from './LayerBars'
 import { Panel } from './Panel'
-import { PANEL_LANES } from './runView'
 import { usePanelSource } from './usePanelSource'
 
 /** Props of {@link AttentionEntropyPanel}. */
@@ -25,7 +24,7 @@ export const AttentionEntropyPanel = forwardRef<HTMLElement, AttentionEntropyPan
   { step: stepProp, scale = 'linear', maxBarLength = 20, title = 'Attention entropy', ...rest },
   ref,
 ) {
-  const source = usePanelSource('AttentionEntropyPanel', stepProp, PANEL_LANES.attention_entropy)
+  const source = usePanelSource('AttentionEntropyPanel', stepProp)
   return (
     <Panel
       ref={ref}

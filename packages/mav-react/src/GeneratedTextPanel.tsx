@@ -39,7 +39,8 @@ export const GeneratedTextPanel = forwardRef<HTMLElement, GeneratedTextPanelProp
   },
   ref,
 ) {
-  const source = usePanelSource('GeneratedTextPanel', stepProp)
+  // Cheap to update, and what a reader follows: in the first turn, with the timeline.
+  const source = usePanelSource('GeneratedTextPanel', stepProp, 'high')
   const context = useContext(MavRunScopeContext)
   const scope = stepProp === undefined ? context : null
   const limit = Math.max(1, Math.floor(limitChars))

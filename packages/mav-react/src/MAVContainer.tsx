@@ -50,7 +50,11 @@ export interface MAVContainerProps extends MavRunSourceProps, Omit<HTMLAttribute
   history?: boolean
   /** Show the run status line. Default true. */
   statusBar?: boolean
-  /** Colour theme; `"auto"` follows `prefers-color-scheme`. Default `"auto"`. */
+  /**
+   * Colour theme. `"auto"` follows the page: the `color-scheme` in effect where the container sits (a
+   * page with `color-scheme: light dark` follows the system's setting; one that sets none is light).
+   * `"light"`/`"dark"` pin one and keep every `--mav-*` colour set on an ancestor. Default `"auto"`.
+   */
   theme?: 'auto' | 'light' | 'dark'
   /** Rendered after the history, inside the run scope (so `useMavPanel` works there). */
   children?: ReactNode

@@ -1,16 +1,25 @@
 import { createRunStore, type MavEvent, type MavRunStore } from '@mav/client'
 import { type ReactNode, useEffect, useMemo, useRef, useState } from 'react'
-import { MavRunScopeContext, type MavRunScopeValue } from './context'
-import { MAV_UPDATE_LANES, type MavUpdateLane, type MavUpdateMode, type RunView, runView } from './runView'
+import { createRunScope, MavRunScopeContext, type MavUpdateMode, type RunScope, useCatchUpOnSelection } from './context'
+import { sameContent } from './sameContent'
 import { createSelection } from './selection'
 
 /** Where a scope's run comes from and which step it shows. */
 export interface MavRunSourceProps {
   /** The run to show, e.g. `useMavRun().store`. Takes precedence over `events`. */
   store?: MavRunStore
-  /** A finished or recorded list of events to show instead of a live store (e.g. `parseRecording(text).events`). */
+  /**
+   * A finished or recorded list of events to show instead of a live store (e.g.
+   * `parseRecording(text).events`). A new array with the same content keeps the step shown.
+   */
   events?: readonly MavEvent[]
-  /** How store changes reach React: batched per animation frame, or at once. Default `"frame"`. */
+  /**
+   * How store changes reach the panels: in animation frames, or at once. In `"frame"` mode, while a run
+   * streams and the view follows it, a panel can show an older step than another at the end of a frame
+   * for at most as many frames as the container has panels (each panel then gets a frame of its own; on
+   * a fast machine every panel updates in every frame). A paused or scrubbed view shows one step in
+   * every panel in the same frame. Default `"frame"`.
+   */
   updates?: MavUpdateMode
   /** The step to show (controlled); `null` follows the newest step. Default: uncontrolled, following. */
   stepIndex?: number | null
@@ -31,21 +40,33 @@ function storeOf(events: readonly MavEvent[]): MavRunStore {
   return store
 }
 
-/** The scope value for a set of source props; shared by `MavRunScope` and `MAVContainer`. */
+/** `events`, or the previous array when the new one has the same content (an inline `parseRecording`). */
+function useSameEvents(events: readonly MavEvent[] | undefined): readonly MavEvent[] | undefined {
+  const last = useRef(events)
+  if (events !== last.current && !(events && last.current && sameContent(events, last.current))) {
+    last.current = events
+  }
+  return last.current
+}
+
+/** The scope for a set of source props; shared by `MavRunScope` and `MAVContainer`. */
 export function useRunScopeValue({
   store: storeProp,
   events,
   updates = 'frame',
   stepIndex,
   onStepIndexChange,
-}: MavRunSourceProps): MavRunScopeValue {
+}: MavRunSourceProps): RunScope {
   const [idleStore] = useState(createRunStore)
-  const eventStore = useMemo(() => (events === undefined ? null : storeOf(events)), [events])
+  const sameEvents = useSameEvents(events)
+  const eventStore = useMemo(() => (sameEvents === undefined ? null : storeOf(sameEvents)), [sameEvents])
   const store = storeProp ?? eventStore ?? idleStore
 
   const onChange = useRef(onStepIndexChange)
   onChange.current = onStepIndexChange
   const [selection] = useState(() => createSelection(stepIndex ?? null, (index) => onChange.current?.(index)))
+  const scope = useMemo(() => createRunScope(store, selection, updates), [store, selection, updates])
+  useCatchUpOnSelection(scope)
   useEffect(() => {
     if (stepIndex !== undefined) selection.set(stepIndex)
   }, [selection, stepIndex])
@@ -60,10 +81,7 @@ export function useRunScopeValue({
     })
   }, [store, selection, controlled])
 
-  return useMemo(() => {
-    const lanes = Array.from({ length: MAV_UPDATE_LANES }, (_, lane) => runView(store, updates, lane as MavUpdateLane))
-    return { store, view: lanes[0] as RunView, lanes, selection }
-  }, [store, updates, selection])
+  return scope
 }
 
 /**
@@ -71,6 +89,6 @@ export function useRunScopeValue({
  * layout: use it to place single panels anywhere (`MAVContainer` is this plus a grid).
  */
 export function MavRunScope({ children, ...source }: MavRunScopeProps) {
-  const value = useRunScopeValue(source)
-  return <MavRunScopeContext.Provider value={value}>{children}</MavRunScopeContext.Provider>
+  const scope = useRunScopeValue(source)
+  return <MavRunScopeContext.Provider value={scope}>{children}</MavRunScopeContext.Provider>
 }

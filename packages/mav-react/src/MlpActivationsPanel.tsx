@@ -2,7 +2,6 @@ import type { MavScale, MavStepEvent } from '@mav/client'
 import { forwardRef, type HTMLAttributes } from 'react'
 import { LayerBars } from './LayerBars'
 import { Panel } from './Panel'
-import { PANEL_LANES } from './runView'
 import { usePanelSource } from './usePanelSource'
 
 /** Props of {@link MlpActivationsPanel}. */
@@ -25,7 +24,7 @@ export const MlpActivationsPanel = forwardRef<HTMLElement, MlpActivationsPanelPr
   { step: stepProp, scale = 'linear', maxBarLength = 20, title = 'MLP activations', ...rest },
   ref,
 ) {
-  const source = usePanelSource('MlpActivationsPanel', stepProp, PANEL_LANES.mlp_activations)
+  const source = usePanelSource('MlpActivationsPanel', stepProp)
   return (
     <Panel
       ref={ref}

@@ -3,7 +3,6 @@ import { forwardRef, type HTMLAttributes, useEffect, useMemo, useRef } from 'rea
 import uPlot from 'uplot'
 import { formatPercent, formatValue } from './format'
 import { Panel } from './Panel'
-import { PANEL_LANES } from './runView'
 import { usePanelSource } from './usePanelSource'
 
 /** Props of {@link OutputDistributionPanel}. */
@@ -23,34 +22,20 @@ function highestFirst(step: MavStepEvent | null, bins: number): MavDistributionB
   return step ? binDistribution(step.distribution.top_probs, bins).reverse() : []
 }
 
-interface ChartColors {
-  bar: string
-}
-
-/** The bar colour from the theme's custom properties (a canvas needs a concrete colour). */
-function readColors(element: Element): ChartColors {
-  return { bar: getComputedStyle(element).getPropertyValue('--mav-chart-bar').trim() || '#0072b2' }
-}
+/** The bar colour: the host's `color`, which the stylesheet sets to `--mav-chart-bar`, resolved. */
+const readBarColor = (host: Element) => getComputedStyle(host).color || '#0072b2'
 
 /**
- * Keeps the colours current without reading styles on every draw (that forces a style recalculation
- * per token): re-reads them when the colour scheme or a `data-mav-theme`/`class` attribute changes.
+ * Calls `onChange` when the host's colour changes, however the theme was switched (an attribute, a
+ * class, `color-scheme`, the system's setting): the stylesheet gives that colour a 1 ms transition,
+ * whose end is the signal. Reading styles on every draw instead would cost a style pass per token.
  */
-function watchTheme(element: Element, onChange: () => void): () => void {
-  const media = typeof matchMedia === 'function' ? matchMedia('(prefers-color-scheme: dark)') : null
-  media?.addEventListener('change', onChange)
-  let observer: MutationObserver | undefined
-  if (typeof MutationObserver === 'function') {
-    observer = new MutationObserver(onChange)
-    const themed = element.closest('[data-mav-theme]')
-    const options = { attributes: true, attributeFilter: ['data-mav-theme', 'class'] }
-    observer.observe(document.documentElement, options)
-    if (themed) observer.observe(themed, options)
+function watchColor(host: Element, onChange: () => void): () => void {
+  const onEnd = (event: Event) => {
+    if (event.target === host && (event as TransitionEvent).propertyName === 'color') onChange()
   }
-  return () => {
-    media?.removeEventListener('change', onChange)
-    observer?.disconnect()
-  }
+  host.addEventListener('transitionend', onEnd)
+  return () => host.removeEventListener('transitionend', onEnd)
 }
 
 interface DistributionChartProps {
@@ -78,9 +63,9 @@ function DistributionChart({ bins, height }: DistributionChartProps) {
     const host = hostRef.current
     if (host === null) return
     let chart: uPlot | null = null
-    let colors: ChartColors = { bar: '' }
+    let bar = ''
     const create = (width: number) => {
-      colors = readColors(host)
+      bar = readBarColor(host)
       const options: uPlot.Options = {
         width: Math.max(60, width),
         height,
@@ -97,8 +82,8 @@ function DistributionChart({ bins, height }: DistributionChartProps) {
           {},
           {
             label: 'Probability mass',
-            fill: () => colors.bar,
-            stroke: () => colors.bar,
+            fill: () => bar,
+            stroke: () => bar,
             width: 0,
             points: { show: false },
             paths: uPlot.paths.bars?.({ size: [0.8, 64] }),
@@ -124,10 +109,11 @@ function DistributionChart({ bins, height }: DistributionChartProps) {
     } else {
       create(host.clientWidth || 280)
     }
-    const unwatch = watchTheme(host, () => {
+    const unwatch = watchColor(host, () => {
       if (chart === null) return
-      colors = readColors(host)
-      chart.redraw(false)
+      bar = readBarColor(host)
+      // The bars' paths hold the colour they were built with: rebuild them.
+      chart.redraw(true)
     })
     return () => {
       unwatch()
@@ -176,7 +162,7 @@ export const OutputDistributionPanel = forwardRef<HTMLElement, OutputDistributio
     { step: stepProp, bins: binCount = 20, chartHeight = 160, title = 'Output distribution', ...rest },
     ref,
   ) {
-    const source = usePanelSource('OutputDistributionPanel', stepProp, PANEL_LANES.output_distribution)
+    const source = usePanelSource('OutputDistributionPanel', stepProp)
     const step = source.step
     const bins = useMemo(() => highestFirst(step, binCount), [step, binCount])
     const mass = step ? step.distribution.top_probs.reduce((sum, p) => sum + p, 0) : 0

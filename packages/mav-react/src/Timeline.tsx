@@ -9,7 +9,7 @@ import {
   useRef,
   useSyncExternalStore,
 } from 'react'
-import { selectIndex, useMavRunScope, useScopeSelector } from './context'
+import { selectIndex, useRunScope, useScopeSelector } from './context'
 import { visibleWhitespace } from './format'
 
 /** Props of {@link Timeline}. */
@@ -24,19 +24,21 @@ const selectLength = (state: MavRunState) => state.steps.length
 const selectStatus = (state: MavRunState) => state.status
 const selectTokenText = (state: MavRunState, selected: number | null) =>
   state.steps.at(selectIndex(state, selected))?.token.text ?? null
+const ACTIVE: ReadonlySet<MavRunState['status']> = new Set(['connecting', 'loading', 'streaming'])
 
 /**
  * A slider over all steps of the run: every panel in the same `MAVContainer`/`MavRunScope` shows the
  * chosen step. "Follow live" (the default) tracks the newest step while streaming; moving the slider,
  * the arrow keys or Previous/Next pause on a step, like openmav's `--interactive` step mode, while the
- * run keeps streaming behind. Keys on the slider: arrows ±1, PageUp/PageDown ±`pageSize`, Home = first
- * step, End = follow live, Space = pause/follow.
+ * run keeps streaming behind. Once the run has ended the button is no longer pressed and only goes to
+ * the last step. Keys on the slider: arrows ±1, PageUp/PageDown ±`pageSize`, Home = first step, End =
+ * follow live, Space = pause/follow.
  */
 export const Timeline = forwardRef<HTMLDivElement, TimelineProps>(function Timeline(
   { label = 'Step', pageSize = 10, className, ...rest },
   ref,
 ) {
-  const scope = useMavRunScope('Timeline')
+  const scope = useRunScope('Timeline')
   const { selection } = scope
   const length = useScopeSelector(scope, selectLength)
   const index = useScopeSelector(scope, selectIndex)
@@ -44,6 +46,7 @@ export const Timeline = forwardRef<HTMLDivElement, TimelineProps>(function Timel
   const tokenText = useScopeSelector(scope, selectTokenText)
   const selected = useSyncExternalStore(selection.subscribe, selection.get, selection.get)
   const following = selected === null
+  const live = following && ACTIVE.has(status)
   const last = length - 1
 
   const select = useCallback((next: number) => selection.set(Math.max(0, Math.min(last, next))), [selection, last])
@@ -105,7 +108,14 @@ export const Timeline = forwardRef<HTMLDivElement, TimelineProps>(function Timel
       {...rest}
     >
       <div className="mav-timeline-buttons">
-        <button type="button" className="mav-button" aria-pressed={following} onClick={toggle} disabled={length === 0}>
+        {/* After the run, nothing is live: the button only goes back to the last step. */}
+        <button
+          type="button"
+          className="mav-button"
+          aria-pressed={live}
+          onClick={ACTIVE.has(status) ? toggle : follow}
+          disabled={length === 0 || (following && !live)}
+        >
           Follow live
         </button>
         <button type="button" className="mav-button" onClick={() => select(index - 1)} disabled={index <= 0}>

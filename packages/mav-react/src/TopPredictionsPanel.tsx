@@ -2,7 +2,6 @@ import type { MavStepEvent } from '@mav/client'
 import { type CSSProperties, forwardRef, type HTMLAttributes } from 'react'
 import { formatPercent, formatValue, visibleWhitespace } from './format'
 import { Panel } from './Panel'
-import { PANEL_LANES } from './runView'
 import { usePanelSource } from './usePanelSource'
 
 /** Props of {@link TopPredictionsPanel}. */
@@ -23,7 +22,7 @@ export const TopPredictionsPanel = forwardRef<HTMLElement, TopPredictionsPanelPr
   { step: stepProp, limit, title = 'Top predictions', ...rest },
   ref,
 ) {
-  const source = usePanelSource('TopPredictionsPanel', stepProp, PANEL_LANES.top_predictions)
+  const source = usePanelSource('TopPredictionsPanel', stepProp)
   const step = source.step
   const top = step ? (limit === undefined ? step.top : step.top.slice(0, Math.max(0, limit))) : []
   const chosenRank = step ? step.top.findIndex((prediction) => prediction.id === step.token.id) : -1

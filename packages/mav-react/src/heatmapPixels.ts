@@ -1,4 +1,4 @@
-import { applyScalingInto, type MavScale, type MavStepEvent, type StepList } from '@mav/client'
+import { applyScaling, type MavScale, type MavStepEvent, type StepList } from '@mav/client'
 
 /** A per-layer metric of each step. */
 export type MavHistoryMetric = 'activations' | 'attention_entropy'
@@ -35,10 +35,8 @@ export function viridis(): Uint8Array {
 
 /**
  * The palette entry of a value scaled to 0..1: `min(255, Math.round(|t| * 255))`, 0 when `t` is not
- * finite. Written with `Math.floor`, which V8 runs several times faster than `Math.round` (measured in
- * Node: 10 against 2 ns per call). For x >= 0, `floor(x + 0.5)` differs from `Math.round(x)` only at
- * x = 0.5 - 2^-54, where adding 0.5 rounds up to 1; no double t gives that x as `|t| * 255` (a test
- * walks the products around it).
+ * finite. Written with `Math.floor`, which V8 runs faster: for x >= 0, `floor(x + 0.5)` differs from
+ * `Math.round(x)` only at x = 0.5 - 2^-54, which no `|t| * 255` produces (a test walks around it).
  */
 export function paletteIndex(t: number): number {
   const x = (Number.isFinite(t) ? Math.abs(t) : 0) * 255
@@ -54,10 +52,7 @@ let normalised = new Float64Array(64)
 /**
  * Writes the columns of `steps` from `from` on into a `width` x `rows` RGBA bitmap planned for
  * `capacity` steps, until `budgetMs` is spent; returns the next step to paint and the right edge of the
- * columns written. A module function rather than a closure of the heatmap's effect, so that V8
- * compiles it once: over the render benchmark's runs (`--js-flags=--trace-opt`) the closure was
- * optimised twice by TurboFan (50 ms of compiling, on the same 2 cores as the page) and three times by
- * Maglev; this function once (13 ms).
+ * columns written. A module function, not a closure per heatmap, so that V8 optimises it once per page.
  */
 export function paintColumns(
   pixels: Uint8ClampedArray,
@@ -85,7 +80,7 @@ export function paintColumns(
     right = Math.max(right, x1)
     const values = valuesOf(steps.at(i) as MavStepEvent, metric)
     if (normalised.length < values.length) normalised = new Float64Array(values.length)
-    applyScalingInto(values, scale, 1, normalised)
+    applyScaling(values, scale, 1, normalised)
     // One bitmap row per layer (the stylesheet gives it its height).
     for (let row = 0; row < rows; row++) {
       const color = paletteIndex(normalised[row] ?? 0) * 3

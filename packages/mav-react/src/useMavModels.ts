@@ -1,21 +1,19 @@
 import type { MavModelInfo } from '@mav/client'
+// The package itself, not './MavProvider': `@mav/react/query` is built as its own entry and must share
+// the main entry's client context, not carry a copy of it.
+import { useMavClient } from '@mav/react'
 import { type UseQueryOptions, type UseQueryResult, useQuery } from '@tanstack/react-query'
-import { useMavClient } from './MavProvider'
+import { mavQueryKeys } from './queryKeys'
 
 /** Options of {@link useMavModels}: TanStack Query options except the key and the fetcher. */
 export type UseMavModelsOptions = Omit<UseQueryOptions<MavModelInfo[], Error>, 'queryKey' | 'queryFn'>
 
-/** Query keys this package uses, to invalidate or prefetch them. */
-export const mavQueryKeys = {
-  all: (baseUrl: string) => ['mav', baseUrl] as const,
-  models: (baseUrl: string) => ['mav', baseUrl, 'models'] as const,
-}
-
 /**
- * `GET /models` of the provider's client through TanStack Query (cached for a minute by default).
+ * `GET /models` of the provider's client through TanStack Query (4 or 5), in the app's
+ * `QueryClientProvider`; cached for a minute by default.
  *
  * @example
- * const { data: models, isPending, error } = useMavModels()
+ * const { data: models, error } = useMavModels()
  */
 export function useMavModels(options: UseMavModelsOptions = {}): UseQueryResult<MavModelInfo[], Error> {
   const client = useMavClient()

@@ -1,6 +1,13 @@
 import type { MavMetaEvent, MavRunState, MavRunStatus, MavScale, MavStepEvent } from '@mav/client'
 import { useCallback, useSyncExternalStore } from 'react'
-import { selectIndex, selectStep, useMavRunScope, useScopeSelector } from './context'
+import {
+  type MavUpdatePriority,
+  selectIndex,
+  selectStep,
+  usePanelReader,
+  useRunScope,
+  useScopeSelector,
+} from './context'
 
 /**
  * The props every panel placed in `MAVContainer`'s `panels` receives, as openmav's `external_panels`
@@ -28,18 +35,33 @@ const selectStatus = (state: MavRunState) => state.status
 const selectText = (state: MavRunState, selected: number | null) =>
   state.text.slice(0, state.textEnds.at(selectIndex(state, selected)) ?? 0)
 
+/** Options of {@link useMavPanel}. */
+export interface UseMavPanelOptions {
+  /** Passed through as `scale`. Default `"linear"`. */
+  scale?: MavScale
+  /** Passed through as `maxBarLength`. Default 20. */
+  maxBarLength?: number
+  /**
+   * Where the panel's updates go in the frame schedule: `"high"` for a view that costs little to update
+   * (it updates with the timeline), `"normal"` for one with rows, tables or a chart (a turn of its own),
+   * `"low"` for catch-up work that may trail the other panels. Default `"normal"`.
+   */
+  priority?: MavUpdatePriority
+}
+
 /**
  * The panel props of the enclosing `MAVContainer`/`MavRunScope`, for custom panels rendered as
  * children rather than through `panels`. Re-renders only when one of them changes.
  */
-export function useMavPanel(options: { scale?: MavScale; maxBarLength?: number } = {}): MavPanelProps {
-  const scope = useMavRunScope('useMavPanel')
+export function useMavPanel(options: UseMavPanelOptions = {}): MavPanelProps {
+  const scope = useRunScope('useMavPanel')
+  const reader = usePanelReader(scope, options.priority ?? 'normal')
   return {
-    step: useScopeSelector(scope, selectStep),
-    stepIndex: useScopeSelector(scope, selectIndex),
-    meta: useScopeSelector(scope, selectMeta),
-    text: useScopeSelector(scope, selectText),
-    status: useScopeSelector(scope, selectStatus),
+    step: useScopeSelector(scope, selectStep, reader),
+    stepIndex: useScopeSelector(scope, selectIndex, reader),
+    meta: useScopeSelector(scope, selectMeta, reader),
+    text: useScopeSelector(scope, selectText, reader),
+    status: useScopeSelector(scope, selectStatus, reader),
     scale: options.scale ?? 'linear',
     maxBarLength: options.maxBarLength ?? 20,
   }
@@ -61,7 +83,7 @@ export interface MavSelection {
 
 /** Reads and changes which step the enclosing `MAVContainer`/`MavRunScope` shows. */
 export function useMavSelection(): MavSelection {
-  const scope = useMavRunScope('useMavSelection')
+  const scope = useRunScope('useMavSelection')
   const { selection } = scope
   const stepIndex = useScopeSelector(scope, selectIndex)
   const length = useScopeSelector(scope, (state) => state.steps.length)
@@ -71,7 +93,7 @@ export function useMavSelection(): MavSelection {
     () => true,
   )
   const select = useCallback(
-    (index: number) => selection.set(Math.max(0, Math.min(scope.view.getSnapshot().steps.length - 1, index))),
+    (index: number) => selection.set(Math.max(0, Math.min(scope.high.getSnapshot().steps.length - 1, index))),
     [selection, scope],
   )
   const follow = useCallback(() => selection.set(null), [selection])

@@ -2,14 +2,15 @@ import {
   createRunStore,
   type MavClient,
   type MavEvent,
+  type MavRetryPolicy,
   type MavRunRequest,
   type MavRunState,
   type MavRunStore,
   replay as replayEvents,
 } from '@mav/client'
-import { useCallback, useContext, useEffect, useRef, useState, useSyncExternalStore } from 'react'
+import { useCallback, useContext, useEffect, useRef, useState } from 'react'
+import { type MavUpdateMode, useRunState } from './context'
 import { MavClientContext } from './MavProvider'
-import { type MavUpdateMode, runView } from './runView'
 
 /** Options of {@link useMavRun}. */
 export interface UseMavRunOptions {
@@ -17,6 +18,12 @@ export interface UseMavRunOptions {
   client?: MavClient
   /** How store changes reach this component: once per animation frame, or at once. Default `"frame"`. */
   updates?: MavUpdateMode
+  /**
+   * Retries of `start` when the server refuses or drops the run in a way that may pass (429, 503, a
+   * drop before the first step). While it waits, `state.retry` says why and until when, so a UI can
+   * count down; `stop()` ends the wait. Default: the client's (none unless it was created with one).
+   */
+  retry?: MavRetryPolicy | false
 }
 
 /** Options of `replay` from {@link useMavRun}. */
@@ -53,11 +60,12 @@ export function useMavRun(options: UseMavRunOptions = {}): UseMavRunResult {
   const client = options.client ?? contextClient
   const clientRef = useRef(client)
   clientRef.current = client
+  const retryRef = useRef(options.retry)
+  retryRef.current = options.retry
 
   const [store] = useState(createRunStore)
   const controller = useRef<AbortController | null>(null)
-  const view = runView(store, options.updates)
-  const state = useSyncExternalStore(view.subscribe, view.getSnapshot, view.getSnapshot)
+  const state = useRunState(store, options.updates)
 
   const begin = useCallback(() => {
     controller.current?.abort()
@@ -75,8 +83,16 @@ export function useMavRun(options: UseMavRunOptions = {}): UseMavRunResult {
         )
       }
       const signal = begin()
+      const retry = retryRef.current
       // `run` is lazy: the fetch starts when `consume` asks for the first event.
-      return store.consume(current.run(request, { signal }), { signal })
+      const events = current.run(request, {
+        signal,
+        ...(retry === undefined ? {} : { retry }),
+        onRetry: (info) => {
+          if (!signal.aborted) store.retrying(info)
+        },
+      })
+      return store.consume(events, { signal })
     },
     [begin, store],
   )

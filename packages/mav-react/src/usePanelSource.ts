@@ -1,8 +1,14 @@
 import type { MavRunState, MavRunStatus, MavStepEvent } from '@mav/client'
 import { useContext } from 'react'
-import { MavRunScopeContext, selectIndex, selectStep, useScopeSelector } from './context'
+import {
+  MavRunScopeContext,
+  type MavUpdatePriority,
+  selectIndex,
+  selectStep,
+  usePanelReader,
+  useScopeSelector,
+} from './context'
 import type { MavPanelState } from './Panel'
-import type { MavUpdateLane } from './runView'
 
 /** Where a panel's data comes from and what to show while there is none. */
 export interface PanelSource {
@@ -29,12 +35,12 @@ function waitingMessage(phase: MavRunState['phase']): string {
 
 /**
  * The step a built-in panel shows: its `step` prop when given (standalone use), otherwise the step
- * selected in the enclosing `MAVContainer`/`MavRunScope`, read in update `lane`.
+ * selected in the enclosing `MAVContainer`/`MavRunScope`, updated with `priority` (see `MavUpdatePriority`).
  */
 export function usePanelSource(
   component: string,
   stepProp: MavStepEvent | null | undefined,
-  lane: MavUpdateLane = 0,
+  priority: MavUpdatePriority = 'normal',
 ): PanelSource {
   const context = useContext(MavRunScopeContext)
   const standalone = stepProp !== undefined
@@ -42,11 +48,12 @@ export function usePanelSource(
     throw new Error(`${component} must be used within <MAVContainer> or <MavRunScope>, or be given a \`step\` prop`)
   }
   const scope = standalone ? null : context
-  const scopedStep = useScopeSelector(scope, selectStep, lane)
-  const scopedIndex = useScopeSelector(scope, selectIndex, lane)
-  const status = useScopeSelector(scope, selectStatus, lane)
-  const error = useScopeSelector(scope, selectError, lane)
-  const phase = useScopeSelector(scope, selectPhase, lane)
+  const reader = usePanelReader(scope, priority)
+  const scopedStep = useScopeSelector(scope, selectStep, reader)
+  const scopedIndex = useScopeSelector(scope, selectIndex, reader)
+  const status = useScopeSelector(scope, selectStatus, reader)
+  const error = useScopeSelector(scope, selectError, reader)
+  const phase = useScopeSelector(scope, selectPhase, reader)
 
   const step = standalone ? stepProp : scopedStep
   const index = standalone ? (stepProp?.step ?? -1) : scopedIndex

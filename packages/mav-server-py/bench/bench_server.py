@@ -1,9 +1,10 @@
 """Benchmark of the reference backend (not a test).
 
-For N new tokens of the bundled SmolLM2-135M-Instruct on this machine it prints:
-- seconds for our engine (every step event built and encoded) vs plain `model.generate` with the KV cache
-  vs openmav's `StateFetcher`, and the ratios; also our engine with one forward pass per token (no
-  guessed tokens checked in the same pass) and how many passes it ran with them;
+For N new tokens of the bundled SmolLM2-135M-Instruct on the torch engine on this machine it prints:
+- seconds for our generation (every step event built and encoded) vs plain `model.generate` with the KV
+  cache vs openmav's `StateFetcher`, and the ratios; our generation as it decides drafting (a guessed next
+  token checked in the same pass, while it pays), and both paths forced: drafting on every pass, and one
+  pass per token; the measured cost of a drafted pass and how many passes each path ran;
 - bytes per step event, ours vs the seed's format (an openmav `ModelMeasurements` serialized as JSON with
   its full logits and probabilities);
 - time to the first step over HTTP (a real uvicorn server on loopback, model already loaded);
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import resource
 import socket
@@ -34,9 +36,10 @@ import httpx
 import torch
 
 from mav_server.config import BUNDLED_MODEL_ID
-from mav_server.decode_llama import LlamaDecoder
-from mav_server.engine import decode_path, generate
-from mav_server.models import LoadedModel, ModelRegistry, source_for
+from mav_server.drafting import Drafter
+from mav_server.engines.torch import TorchModel
+from mav_server.generation import generate
+from mav_server.models import ModelRegistry, source_for
 from mav_server.protocol import EffectiveRequest, StepEvent
 from mav_server.sse import encode_event
 
@@ -61,7 +64,7 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def time_generate(loaded: LoadedModel, prompt_ids: list[int], n: int) -> tuple[float, float, list[int]]:
+def time_generate(loaded: TorchModel, prompt_ids: list[int], n: int) -> tuple[float, float, list[int]]:
     ids = torch.tensor([prompt_ids])
     cpu = time.process_time()
     start = time.perf_counter()
@@ -71,14 +74,21 @@ def time_generate(loaded: LoadedModel, prompt_ids: list[int], n: int) -> tuple[f
             max_new_tokens=n,
             min_new_tokens=n,
             do_sample=False,
-            pad_token_id=loaded.tokenizer.pad_token_id,
+            pad_token_id=loaded.tokenizer.hf.pad_token_id,
         )
     return time.perf_counter() - start, time.process_time() - cpu, out[0, len(prompt_ids) :].tolist()
 
 
+DRAFTING = {"auto": "measured", "on": 0.0, "off": None}
+"""Drafting paths: as the server decides it (the model's measured draft cost), on every pass, never."""
+
+
 def time_ours(
-    loaded: LoadedModel, prompt_ids: list[int], n: int, guess: bool = True
+    loaded: TorchModel, prompt_ids: list[int], n: int, drafting: str = "auto"
 ) -> tuple[float, float, list[StepEvent], list[int]]:
+    """Our generation of exactly `n` tokens (the end token does not stop it)."""
+    cost = loaded.draft_cost if drafting == "auto" else DRAFTING[drafting]
+    loaded = dataclasses.replace(loaded, eos_ids=frozenset(), draft_cost=cost)
     request = EffectiveRequest(model=loaded.card.id, prompt=PROMPT, max_new_tokens=n, chat=False)
     steps: list[StepEvent] = []
     sizes: list[int] = []
@@ -91,29 +101,29 @@ def time_ours(
 
     cpu = time.process_time()
     start = time.perf_counter()
-    generate(loaded, request, prompt_ids, emit, started=start, stop_at_eos=False, guess=guess)
+    generate(loaded, request, prompt_ids, emit, started=start)
     return time.perf_counter() - start, time.process_time() - cpu, steps, sizes
 
 
 def count_passes(run: Any) -> int:
-    """Forward passes of the lean decoder during `run()`, the prompt's included."""
+    """Forward passes during `run()`, the prompt's included."""
     passes = 0
-    forward = LlamaDecoder.forward
+    feed = Drafter._feed
 
-    def counting(self: LlamaDecoder, token_ids: torch.Tensor, keep: int = 1) -> Any:
+    def counting(self: Drafter, *args: Any, **kwargs: Any) -> Any:
         nonlocal passes
         passes += 1
-        return forward(self, token_ids, keep)
+        return feed(self, *args, **kwargs)
 
-    LlamaDecoder.forward = counting  # type: ignore[method-assign]
+    Drafter._feed = counting  # type: ignore[method-assign]
     try:
         run()
     finally:
-        LlamaDecoder.forward = forward  # type: ignore[method-assign]
+        Drafter._feed = feed  # type: ignore[method-assign]
     return passes
 
 
-def time_openmav(loaded: LoadedModel, n: int) -> tuple[float, list[int]]:
+def time_openmav(loaded: TorchModel, n: int) -> tuple[float, list[int]]:
     """openmav's StateFetcher as the seed runs it (a full forward over the whole sequence per token);
     returns the seconds and the byte size of each step serialized the seed's way."""
     from openmav.processors.state_fetcher import StateFetcher
@@ -145,9 +155,9 @@ def seed_json(measurement: Any) -> bytes:
 HTTP_PROMPT = "What is the capital of France?"
 
 
-def prompt_forward_ms(loaded: LoadedModel, repeats: int) -> list[float]:
+def prompt_forward_ms(loaded: TorchModel, repeats: int) -> list[float]:
     """One plain forward pass of the HTTP benchmark's prompt (the anchor of the first-step figure)."""
-    ids = torch.tensor([loaded.tokenizer(HTTP_PROMPT)["input_ids"]])
+    ids = torch.tensor([loaded.tokenizer.encode(HTTP_PROMPT)])
     out = []
     with torch.inference_mode():
         loaded.model(ids)  # warm-up
@@ -168,7 +178,10 @@ def first_step_over_http(repeats: int) -> list[float]:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    command = [str(Path(sys.executable).with_name("mav-server")), "--host", "127.0.0.1", "--port", str(port)]
+    command = [
+        str(Path(sys.executable).with_name("mav-server")),
+        *("--engine", "torch", "--host", "127.0.0.1", "--port", str(port)),
+    ]
     server = subprocess.Popen([*command, "--preload", "--max-concurrent-runs", "1", "--log-level", "warning"])
     out = []
     try:
@@ -213,32 +226,37 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {n} new tokens, {repeats} repeats")
     rss_start = rss_mb()
-    registry = ModelRegistry([source_for(BUNDLED_MODEL_ID)], device="cpu", dtype="float32")
+    registry = ModelRegistry([source_for(BUNDLED_MODEL_ID)], engine="torch", device="cpu", dtype="float32")
     start = time.perf_counter()
     loaded = registry.get(BUNDLED_MODEL_ID)
+    assert isinstance(loaded, TorchModel)
     load_s = time.perf_counter() - start
     rss_loaded = rss_mb()
     print(f"model loaded in {load_s:.1f} s; RSS {rss_start:.0f} MB before, {rss_loaded:.0f} MB after")
-    prompt_ids = loaded.tokenizer(PROMPT)["input_ids"]
-    path = decode_path(loaded)
-    print(f"our forward pass: {path}")
+    prompt_ids = loaded.tokenizer.encode(PROMPT)
+    path = loaded.decode_path()
+    print(f"our forward pass: {path}; a drafted pass costs {loaded.draft_cost:.2f} one-token passes")
 
     # Warm-up (first-call allocations), then interleaved timed runs. The warm-up of ours is a whole run,
     # so the memory figure is the server's after loading the model and serving one run: measured later,
     # it would include what `generate` and openmav's full-sequence passes left in the heap.
     passes = count_passes(lambda: time_ours(loaded, prompt_ids, n))
     rss_one_run = rss_mb()
+    drafted_passes = count_passes(lambda: time_ours(loaded, prompt_ids, n, "on"))
     time_generate(loaded, prompt_ids, 4)
-    gen_times, our_times, gen_cpu, our_cpu, single_times = [], [], [], [], []
+    gen_times, our_times, gen_cpu, our_cpu, single_times, drafted_times = [], [], [], [], [], []
     gen_tokens: list[int] = []
     our_steps: list[StepEvent] = []
     our_sizes: list[int] = []
     for index in range(repeats):
-        # "single" is ours with one forward pass per token (no guesses): what the guesses save.
-        order = ("gen", "ours", "single") if index % 2 == 0 else ("single", "ours", "gen")
-        for which in order:
+        # "single" is ours with one forward pass per token, "drafted" ours with a guess fed whenever
+        # there is one: the two paths the server chooses between.
+        order = ("gen", "ours", "single", "drafted")
+        for which in order if index % 2 == 0 else order[::-1]:
             if which == "single":
-                single_times.append(time_ours(loaded, prompt_ids, n, guess=False)[0])
+                single_times.append(time_ours(loaded, prompt_ids, n, "off")[0])
+            elif which == "drafted":
+                drafted_times.append(time_ours(loaded, prompt_ids, n, "on")[0])
             elif which == "gen":
                 seconds, cpu_seconds, gen_tokens = time_generate(loaded, prompt_ids, n)
                 gen_times.append(seconds)
@@ -250,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"  repeat {index + 1}: generate {gen_times[-1]:.2f} s ({gen_cpu[-1]:.2f} CPU s), "
             f"ours {our_times[-1]:.2f} s ({our_cpu[-1]:.2f} CPU s), "
-            f"ours one pass per token {single_times[-1]:.2f} s"
+            f"one pass per token {single_times[-1]:.2f} s, drafting every pass {drafted_times[-1]:.2f} s"
         )
     our_tokens = [step.token.id for step in our_steps]
     same = our_tokens == gen_tokens
@@ -287,9 +305,15 @@ def main(argv: list[str] | None = None) -> int:
         "generate_seconds": spread(gen_times, 3),
         "ours_seconds": spread(our_times, 3),
         "ours_forward_passes": passes,
+        "draft_cost": round(loaded.draft_cost or 0.0, 3),
         "ours_one_pass_per_token_seconds": spread(single_times, 3),
         "ours_vs_one_pass_per_token_paired": round(
             statistics.median(o / s for o, s in zip(our_times, single_times, strict=True)), 3
+        ),
+        "ours_drafting_seconds": spread(drafted_times, 3),
+        "ours_drafting_forward_passes": drafted_passes,
+        "drafting_vs_one_pass_per_token_paired": round(
+            statistics.median(d / s for d, s in zip(drafted_times, single_times, strict=True)), 3
         ),
         "ours_vs_generate": round(ours_min / gen_min, 3),
         "ours_vs_generate_median": round(statistics.median(our_times) / statistics.median(gen_times), 3),
@@ -336,9 +360,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"ours, a pass per token {min(single_times):8.2f} s   "
-        f"(median {statistics.median(single_times):.2f}); "
-        f"ours ran {passes} forward passes for {n} tokens (guesses checked in the same pass), "
-        f"x{results['ours_vs_one_pass_per_token_paired']} of this within a repeat"
+        f"(median {statistics.median(single_times):.2f}); ours ran {passes} forward passes for {n} "
+        f"tokens, x{results['ours_vs_one_pass_per_token_paired']} of this within a repeat"
+    )
+    print(
+        f"ours, drafting always  {min(drafted_times):8.2f} s   "
+        f"(median {statistics.median(drafted_times):.2f}); {drafted_passes} passes, "
+        f"x{results['drafting_vs_one_pass_per_token_paired']} of a pass per token within a repeat; "
+        f"a drafted pass costs {results['draft_cost']} one-token passes (measured at load)"
     )
     cpu_ratio = results["ours_vs_generate_cpu"]
     print(f"CPU seconds            generate {min(gen_cpu):.2f}, ours {min(our_cpu):.2f}   x{cpu_ratio}")

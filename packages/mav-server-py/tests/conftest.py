@@ -18,10 +18,13 @@ from jsonschema import Draft202012Validator
 
 from mav_server.app import create_app
 from mav_server.config import BUNDLED_MODEL_ID, Settings
-from mav_server.models import FactorySource, LoadedModel, ModelRegistry, source_for
+from mav_server.engines import ModelSource
+from mav_server.engines.torch import TorchModel
+from mav_server.models import ModelRegistry, source_for
 from mav_server.protocol import Event
 from mav_server.runs import execute_run, parse_request, plan_run
-from mav_server.tiny import build_tiny_gpt2, tiny_gpt2_source
+
+from .tiny import build_tiny_gpt2, tiny_gpt2_source
 
 REPO = Path(__file__).resolve().parents[3]
 SCHEMA_PATH = REPO / "packages" / "mav-client" / "schema" / "mav-protocol.schema.json"
@@ -59,13 +62,22 @@ def validate(schema: dict[str, Any]) -> Callable[[str, Any], None]:
 
 @pytest.fixture(scope="session")
 def smol_registry() -> ModelRegistry:
-    return ModelRegistry([source_for(BUNDLED_MODEL_ID)], device="cpu", dtype="float32")
+    return ModelRegistry([source_for(BUNDLED_MODEL_ID)], engine="torch", device="cpu", dtype="float32")
 
 
 @pytest.fixture(scope="session")
-def smol(smol_registry: ModelRegistry) -> LoadedModel:
-    """The bundled SmolLM2-135M-Instruct, loaded once for the whole session."""
-    return smol_registry.get(BUNDLED_MODEL_ID)
+def smol_loading(smol_registry: ModelRegistry) -> tuple[TorchModel, list[float]]:
+    """The bundled SmolLM2-135M-Instruct on the torch engine, loaded once for the whole session, and the
+    loading progress it reported."""
+    fractions: list[float] = []
+    loaded = smol_registry.get(BUNDLED_MODEL_ID, progress=fractions.append)
+    assert isinstance(loaded, TorchModel)
+    return loaded, fractions
+
+
+@pytest.fixture(scope="session")
+def smol(smol_loading: tuple[TorchModel, list[float]]) -> TorchModel:
+    return smol_loading[0]
 
 
 class SlowModelHook:
@@ -93,13 +105,13 @@ class ExplodingHook:
             raise RuntimeError("simulated failure inside the model")
 
 
-def hooked_tiny(model_id: str, hook: Any) -> FactorySource:
+def hooked_tiny(model_id: str, hook: Any) -> ModelSource:
     def build() -> tuple[Any, Any]:
         model, tokenizer = build_tiny_gpt2()
         model.register_forward_hook(hook)
         return model, tokenizer
 
-    return FactorySource(model_id, f"Tiny GPT-2 ({model_id})", build)
+    return ModelSource(model_id, f"Tiny GPT-2 ({model_id})", build=build)
 
 
 @pytest.fixture(scope="session")
@@ -135,10 +147,12 @@ def run_events(
 
 
 class LiveServer:
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, send_buffer: int | None = None) -> None:
         self.app = app
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if send_buffer is not None:  # accepted connections inherit it: a stall shows after a few KB
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"

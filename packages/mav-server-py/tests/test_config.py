@@ -15,8 +15,10 @@ import httpx
 import pytest
 
 from mav_server.config import BUNDLED_MODEL_ID, ConfigError, settings_from_env
-from mav_server.models import GgufSource, ModelRegistry, PretrainedSource, source_for
-from mav_server.tiny import tiny_gpt2_source
+from mav_server.engines import ModelSource
+from mav_server.models import ModelRegistry, source_for
+
+from .tiny import tiny_gpt2_source
 
 PACKAGE = Path(__file__).resolve().parents[1]
 
@@ -63,9 +65,9 @@ def test_bad_settings_say_what_is_expected(env: dict[str, str], words: str) -> N
 
 
 def test_sources_for_ids() -> None:
-    assert isinstance(source_for(BUNDLED_MODEL_ID), GgufSource)
-    assert isinstance(source_for("/models/other.Q8_0.gguf"), GgufSource)
-    assert isinstance(source_for("openai-community/gpt2"), PretrainedSource)
+    assert source_for(BUNDLED_MODEL_ID).gguf_path().suffix == ".gguf"
+    assert str(source_for("/models/other.Q8_0.gguf").gguf_path()) == "/models/other.Q8_0.gguf"
+    assert source_for("openai-community/gpt2").pretrained == "openai-community/gpt2"
 
 
 def test_registry_is_an_allow_list_with_a_bounded_cache() -> None:
@@ -82,7 +84,8 @@ def test_registry_is_an_allow_list_with_a_bounded_cache() -> None:
 
 
 def test_missing_model_is_left_out_of_models() -> None:
-    registry = ModelRegistry([PretrainedSource("/nonexistent/model"), tiny_gpt2_source()], device="cpu")
+    missing = ModelSource("/nonexistent/model", "missing", pretrained="/nonexistent/model")
+    registry = ModelRegistry([missing, tiny_gpt2_source()], device="cpu")
     assert [info.id for info in registry.infos()] == ["tiny-gpt2"]
 
 
@@ -131,9 +134,9 @@ def test_cli_rejects_bad_settings() -> None:
         del os.environ["MAV_MAX_NEW_TOKENS"]
 
 
-def test_vercel_entry_exposes_an_asgi_app(monkeypatch: Any) -> None:
+def test_asgi_entry_exposes_an_app(monkeypatch: Any) -> None:
     monkeypatch.setenv("MAV_MODELS", "/nonexistent/model")
-    namespace = runpy.run_path(str(PACKAGE / "api" / "index.py"))
+    namespace = runpy.run_module("mav_server.asgi")
     app = namespace["app"]
     assert callable(app)
     assert any(getattr(route, "path", "") == "/api/run" for route in app.routes)

@@ -10,13 +10,21 @@ import torch
 from openmav.converters.data_converter import DataConverter
 from transformers import DynamicCache, LlamaConfig, LlamaForCausalLM
 
-from mav_server import engine, metrics
-from mav_server.decode_llama import LlamaDecoder, LlamaWeights, rms_norm, scalar, unsupported_reason
-from mav_server.engine import decode_path, iter_steps, lean_weights
-from mav_server.models import LoadedModel
+from mav_server import drafting, metrics
+from mav_server.engines import torch as torch_engine
+from mav_server.engines.torch import TorchModel
+from mav_server.engines.torch.decode_llama import (
+    LlamaDecoder,
+    LlamaWeights,
+    rms_norm,
+    scalar,
+    unsupported_reason,
+)
+from mav_server.generation import iter_steps
 from mav_server.protocol import EffectiveRequest
 from mav_server.sampling import Sampler
-from mav_server.tiny import TINY_GPT2_ID
+
+from .tiny import TINY_GPT2_ID
 
 RTOL = 1e-4
 CPU = torch.device("cpu")
@@ -42,9 +50,27 @@ def tiny_llama(tied: bool, **overrides: Any) -> Any:
     return model
 
 
-def loaded_of(model: Any) -> LoadedModel:
+def loaded_of(model: Any, draft_cost: float | None = None) -> TorchModel:
     """What `iter_steps` reads of a loaded model (no tokenizer, card or openmav backend needed)."""
-    return LoadedModel(None, model, None, CPU, frozenset(), None)  # type: ignore[arg-type]
+    return TorchModel(
+        card=None,  # type: ignore[arg-type]
+        tokenizer=None,  # type: ignore[arg-type]
+        eos_ids=frozenset(),
+        model=model,
+        device=CPU,
+        backend=None,
+        draft_cost=draft_cost,
+    )
+
+
+def newest_hidden_states(hidden_states: Any) -> torch.Tensor:
+    """(layers + 1, hidden): the newest position of each of HF's `hidden_states` (batch 1)."""
+    return torch.stack([layer[0, -1] for layer in hidden_states])
+
+
+def newest_attention_rows(attentions: Any) -> torch.Tensor:
+    """(layers, heads, length): the newest position's attention row of each of HF's `attentions`."""
+    return torch.stack([layer[0, :, -1] for layer in attentions])
 
 
 def relative_error(ours: torch.Tensor, theirs: torch.Tensor) -> float:
@@ -66,21 +92,21 @@ def compare_greedy(model: Any, prompt: list[int], steps: int) -> None:
                 output_attentions=True,
             )
             (ours,) = decoder.forward(torch.tensor(feed))
-            hidden = metrics.newest_hidden_states(theirs.hidden_states)
-            rows = metrics.newest_attention_rows(theirs.attentions)
+            hidden = newest_hidden_states(theirs.hidden_states)
+            rows = newest_attention_rows(theirs.attentions)
             assert ours.logits.shape == theirs.logits[:, -1].shape
             assert ours.hidden_states.shape == hidden.shape and ours.attentions.shape == rows.shape
             assert relative_error(ours.logits, theirs.logits[:, -1]) < RTOL, step
             assert relative_error(ours.hidden_states, hidden) < RTOL, step
             assert relative_error(ours.attentions, rows) < RTOL, step
             np.testing.assert_allclose(
-                metrics.layer_activations(ours.hidden_states, "l2"),
-                metrics.layer_activations(hidden, "l2"),
+                metrics.layer_activations(ours.hidden_states.numpy(), "l2"),
+                metrics.layer_activations(hidden.numpy(), "l2"),
                 rtol=RTOL,
             )
             np.testing.assert_allclose(
-                metrics.attention_entropies(ours.attentions),
-                metrics.attention_entropies(rows),
+                metrics.attention_entropies(ours.attentions.numpy()),
+                metrics.attention_entropies(rows.numpy()),
                 rtol=RTOL,
                 atol=1e-6,
             )
@@ -99,7 +125,7 @@ def test_tiny_llama_matches_the_transformers_forward(tied: bool) -> None:
 
 def test_bundled_model_matches_the_transformers_forward(smol: Any) -> None:
     assert unsupported_reason(smol.model, smol.device) is None
-    prompt = smol.tokenizer("Once upon a time, in a small village by the sea,")["input_ids"]
+    prompt = smol.tokenizer.encode("Once upon a time, in a small village by the sea,")
     compare_greedy(smol.model, prompt, steps=20)
 
 
@@ -108,7 +134,7 @@ def test_greedy_tokens_equal_generate_through_iter_steps() -> None:
     loaded = loaded_of(model)
     prompt = [1, 2, 3, 4]
     request = EffectiveRequest(model="tiny-llama", prompt="x", max_new_tokens=20)
-    ours = [s.token_id for s in iter_steps(loaded, prompt, Sampler(request, CPU), "l2", 20)]
+    ours = [s.token_id for s in iter_steps(loaded, prompt, Sampler(request), "l2", 20)]
     assert loaded.lean_weights is not None  # the lean path ran
     with torch.inference_mode():
         out = model.generate(torch.tensor([prompt]), max_new_tokens=20, min_new_tokens=20, do_sample=False)
@@ -121,11 +147,10 @@ def test_a_long_prompt_in_chunks_gives_the_same_steps(monkeypatch: Any) -> None:
     request = EffectiveRequest(model="tiny-llama", prompt="x", max_new_tokens=6)
 
     def run() -> list[Any]:
-        loaded = loaded_of(model)
-        return list(iter_steps(loaded, prompt, Sampler(request, CPU), "l2", 6, guess=False))
+        return list(iter_steps(loaded_of(model), prompt, Sampler(request), "l2", 6))
 
     whole = run()
-    monkeypatch.setattr(engine, "PROMPT_CHUNK", 5)
+    monkeypatch.setattr(drafting, "PROMPT_CHUNK", 5)
     passes: list[int] = []
     forward = LlamaDecoder.forward
 
@@ -138,7 +163,7 @@ def test_a_long_prompt_in_chunks_gives_the_same_steps(monkeypatch: Any) -> None:
     assert passes[:5] == [5, 5, 5, 5, 3]  # the 23-token prompt in chunks, then one token per step
     assert [s.token_id for s in chunked] == [s.token_id for s in whole]
     for ours, theirs in zip(chunked, whole, strict=True):
-        assert relative_error(ours.logits, theirs.logits) < RTOL
+        assert relative_error(torch.from_numpy(ours.logits), torch.from_numpy(theirs.logits)) < RTOL
         np.testing.assert_allclose(ours.activations, theirs.activations, rtol=RTOL)
         np.testing.assert_allclose(ours.attention_entropy, theirs.attention_entropy, rtol=RTOL, atol=1e-6)
 
@@ -171,8 +196,11 @@ def test_fusing_keeps_the_model_s_own_forward_and_shares_memory() -> None:
     layer.mlp.up_proj.weight.data = layer.mlp.up_proj.weight.data.clone()  # e.g. weights reloaded
     assert not weights.is_current()
     loaded = loaded_of(model)
-    first = lean_weights(loaded)
-    assert first is not None and lean_weights(loaded) is first and first.is_current()
+    loaded.decoder(8)
+    first = loaded.lean_weights
+    assert first is not None and first.is_current()
+    loaded.decoder(8)
+    assert loaded.lean_weights is first
 
 
 @pytest.mark.parametrize(
@@ -187,7 +215,7 @@ def test_fusing_keeps_the_model_s_own_forward_and_shares_memory() -> None:
 def test_unverified_configs_take_the_transformers_forward(overrides: dict[str, Any], reason: str) -> None:
     model = tiny_llama(tied=True, **overrides)
     assert reason in (unsupported_reason(model, CPU) or "")
-    assert decode_path(loaded_of(model)).startswith("transformers forward")
+    assert loaded_of(model).decode_path().startswith("transformers forward")
 
 
 def test_other_conditions_take_the_transformers_forward(tiny_registry: Any) -> None:
@@ -220,13 +248,13 @@ def test_other_conditions_take_the_transformers_forward(tiny_registry: Any) -> N
 
 
 def test_bundled_model_takes_the_lean_path(smol: Any, monkeypatch: Any) -> None:
-    def hf_forward(*args: Any) -> Any:
+    def hf_decoder(*args: Any) -> Any:
         raise AssertionError("the bundled model should not take the transformers forward")
 
-    monkeypatch.setattr(engine, "_hf_forward", hf_forward)
-    assert decode_path(smol).startswith("lean Llama decode")
+    monkeypatch.setattr(torch_engine, "HFDecoder", hf_decoder)
+    assert smol.decode_path().startswith("lean Llama decode")
     request = EffectiveRequest(model=smol.card.id, prompt="x", max_new_tokens=2)
-    assert len(list(iter_steps(smol, [1, 2, 3], Sampler(request, smol.device), "l2", 2))) == 2
+    assert len(list(iter_steps(smol, [1, 2, 3], Sampler(request), "l2", 2))) == 2
 
 
 def test_batched_metrics_equal_openmav() -> None:
@@ -236,12 +264,12 @@ def test_batched_metrics_equal_openmav() -> None:
     attentions = [torch.softmax(torch.randn(1, 6, 3, 7) * 3, dim=-1) for _ in range(4)]
     for aggregation in ("l2", "max_abs"):
         np.testing.assert_allclose(
-            metrics.layer_activations(metrics.newest_hidden_states(hidden), aggregation),
+            metrics.layer_activations(newest_hidden_states(hidden).numpy(), aggregation),
             np.ravel(DataConverter.process_mlp_activations(hidden, aggregation)),
-            rtol=1e-6,
+            rtol=1e-5,
         )
     np.testing.assert_allclose(
-        metrics.attention_entropies(metrics.newest_attention_rows(attentions)),
+        metrics.attention_entropies(newest_attention_rows(attentions).numpy()),
         np.ravel(DataConverter.process_entropy(attentions)),
-        rtol=1e-6,
+        rtol=1e-5,
     )

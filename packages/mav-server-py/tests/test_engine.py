@@ -1,24 +1,26 @@
-"""The generation engine: determinism, seeded sampling, stops, detokenisation, special tokens."""
+"""The generation loop: determinism, seeded sampling, stops, detokenisation, special tokens."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 
-from mav_server import engine
 from mav_server.config import BUNDLED_MODEL_ID
 from mav_server.detokenize import IncrementalDetokenizer
-from mav_server.engine import iter_steps
-from mav_server.models import find_bundled_gguf
+from mav_server.engines.torch import decoders
+from mav_server.generation import iter_steps
+from mav_server.models import ModelRegistry, find_bundled_gguf
 from mav_server.protocol import EffectiveRequest, event_name
 from mav_server.sampling import Sampler
-from mav_server.tiny import TINY_GPT2_ID
 
 from .conftest import run_events
+from .tiny import TINY_GPT2_ID, tiny_gpt2_source
 
 
 def steps_of(events: list[Any]) -> list[Any]:
@@ -43,7 +45,7 @@ def test_bundled_gguf_is_found_without_importing_the_package() -> None:
 
 
 def test_real_model_special_tokens(smol: Any) -> None:
-    tokenizer = smol.tokenizer
+    tokenizer = smol.tokenizer.hf
     assert tokenizer.eos_token == "<|im_end|>"
     # <|im_end|> ends a turn (the GGUF's eos); <|endoftext|> ends a document (plain completions).
     assert smol.eos_ids == frozenset(tokenizer.convert_tokens_to_ids(["<|im_end|>", "<|endoftext|>"]))
@@ -67,7 +69,7 @@ def test_greedy_is_deterministic(smol_registry: Any, smol: Any) -> None:
 def test_greedy_matches_plain_generate(smol_registry: Any, smol: Any) -> None:
     body = {"prompt": "The three primary colours are", "max_new_tokens": 6, "chat": False}
     ours = [s.token.id for s in steps_of(run_events(smol_registry, body))]
-    ids = smol.tokenizer(body["prompt"], return_tensors="pt").input_ids
+    ids = smol.tokenizer.hf(body["prompt"], return_tensors="pt").input_ids
     with torch.inference_mode():
         out = smol.model.generate(ids, max_new_tokens=6, do_sample=False)
     assert ours == out[0, ids.shape[1] :].tolist()
@@ -92,38 +94,57 @@ def test_seeded_sampling_is_reproducible(tiny_registry: Any) -> None:
     assert first != other
 
 
-@pytest.mark.parametrize(
-    "params",
-    [
-        {"temperature": 0.7, "top_k": 20},
-        {"temperature": 1.0, "top_k": 0, "top_p": 0.8},
-        {"temperature": 1.2, "top_k": 0, "min_p": 0.05, "repetition_penalty": 1.3},
-    ],
-)
-def test_sampling_matches_transformers_generate(tiny_registry: Any, params: dict[str, Any]) -> None:
-    """Same seed and filters as `generate(do_sample=True)` give the same tokens."""
+SAMPLING_PARAMS = [
+    {"temperature": 0.7, "top_k": 20},
+    {"temperature": 1.0, "top_k": 0, "top_p": 0.8},
+    {"temperature": 1.2, "top_k": 0, "min_p": 0.05, "repetition_penalty": 1.3},
+    {"temperature": 0.9, "top_k": 30, "top_p": 0.9, "min_p": 0.02, "repetition_penalty": 0.8},
+]
+
+
+@pytest.mark.parametrize("params", SAMPLING_PARAMS)
+def test_sampling_filters_are_generate_s(tiny_registry: Any, params: dict[str, Any]) -> None:
+    """Our filters give, at every step of `generate(do_sample=True)`, the scores its own logits processors
+    gave: same tokens kept, same probabilities."""
     loaded = tiny_registry.get(TINY_GPT2_ID)
-    body = {"model": TINY_GPT2_ID, "prompt": "Hello world", "max_new_tokens": 10, "seed": 123, **params}
-    ours = [s.token.id for s in steps_of(run_events(tiny_registry, body))]
-    ids = loaded.tokenizer(body["prompt"], return_tensors="pt").input_ids
+    ids = loaded.tokenizer.hf("Hello world", return_tensors="pt").input_ids
     torch.manual_seed(123)
     with torch.inference_mode():
         out = loaded.model.generate(
             ids,
             do_sample=True,
-            max_new_tokens=10,
-            pad_token_id=loaded.tokenizer.eos_token_id,
+            max_new_tokens=12,
+            pad_token_id=loaded.tokenizer.hf.eos_token_id,
+            output_logits=True,
+            output_scores=True,
+            return_dict_in_generate=True,
             **params,
         )
-    assert ours == out[0, ids.shape[1] :].tolist()
+    sampler = Sampler(EffectiveRequest(model=TINY_GPT2_ID, prompt="x", **params))
+    sequence = out.sequences[0].tolist()
+    for step, (raw, theirs) in enumerate(zip(out.logits, out.scores, strict=True)):
+        ours = sampler.filtered(sequence[: ids.shape[1] + step], raw.numpy())
+        theirs = theirs[0].numpy()
+        np.testing.assert_array_equal(np.isinf(ours), np.isinf(theirs))
+        kept = ~np.isinf(theirs)
+        np.testing.assert_allclose(ours[kept], theirs[kept], rtol=1e-6, atol=1e-6)
+        assert kept[sequence[ids.shape[1] + step]]  # generate drew a token our filters keep
 
 
-def test_temperature_zero_is_greedy_not_sampled(tiny_registry: Any) -> None:
-    loaded = tiny_registry.get(TINY_GPT2_ID)
+def test_draws_follow_the_filtered_distribution() -> None:
+    sampler = Sampler(EffectiveRequest(model="m", prompt="x", temperature=1.0, top_k=3, seed=5))
+    logits = np.log(np.array([[0.5, 0.3, 0.15, 0.05]], dtype=np.float32))
+    counts = np.bincount([sampler.choose([], logits) for _ in range(4000)], minlength=4)
+    expected = np.array([0.5, 0.3, 0.15, 0.0]) / 0.95
+    np.testing.assert_allclose(counts / counts.sum(), expected, atol=0.03)
+    assert counts[3] == 0  # filtered out by top-k
+
+
+def test_temperature_zero_is_greedy_not_sampled() -> None:
     request = EffectiveRequest(model=TINY_GPT2_ID, prompt="x", temperature=0.0, seed=1)
-    sampler = Sampler(request, loaded.device)
-    logits = torch.tensor([[0.1, 3.0, 2.9, -1.0]])
-    assert {sampler.choose(torch.tensor([[0]]), logits) for _ in range(20)} == {1}
+    sampler = Sampler(request)
+    logits = np.array([[0.1, 3.0, 2.9, -1.0]], dtype=np.float32)
+    assert {sampler.choose([0], logits) for _ in range(20)} == {1}
 
 
 def test_max_new_tokens_stop(tiny_registry: Any) -> None:
@@ -155,8 +176,8 @@ def test_incremental_detokenisation_never_splits_characters(
     loaded = tiny_registry.get(TINY_GPT2_ID) if model == "tiny" else request.getfixturevalue("smol")
     tokenizer = loaded.tokenizer
     text = " Café 🚀 日本語のテキスト ✨ naïve déjà vu 🤖!"
-    prompt = tokenizer("Say:")["input_ids"]
-    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    prompt = tokenizer.encode("Say:")
+    ids = tokenizer.encode(text, add_special_tokens=False)
     pieces = [tokenizer.decode([i]) for i in ids]
     assert any("\ufffd" in piece for piece in pieces), "the test text should split characters across tokens"
     detokenizer = IncrementalDetokenizer(tokenizer, prompt)
@@ -169,13 +190,14 @@ def test_incremental_detokenisation_never_splits_characters(
 def test_one_forward_pass_per_token(tiny_registry: Any, long_prompt: bool, monkeypatch: Any) -> None:
     loaded = tiny_registry.get(TINY_GPT2_ID)
     if long_prompt:  # pretend the prompt's attention maps are too large to keep
-        monkeypatch.setattr(engine, "PROMPT_ATTENTION_BYTES", 0)
+        monkeypatch.setattr(decoders, "PROMPT_ATTENTION_BYTES", 0)
     calls: list[int] = []
     handle = loaded.model.register_forward_hook(lambda module, args, output: calls.append(args[0].shape[1]))
     try:
         request = EffectiveRequest(model=TINY_GPT2_ID, prompt="x", max_new_tokens=5)
-        prompt_ids = loaded.tokenizer("Hello world, hello there.")["input_ids"]
-        list(iter_steps(loaded, prompt_ids, Sampler(request, loaded.device), "l2", 5))
+        prompt_ids = loaded.tokenizer.encode("Hello world, hello there.")
+        undrafted = dataclasses.replace(loaded, draft_cost=None)
+        list(iter_steps(undrafted, prompt_ids, Sampler(request), "l2", 5))
     finally:
         handle.remove()
     if long_prompt:  # a cache-only pass over the prompt less its last token, then one token per pass
@@ -191,9 +213,6 @@ def test_bundled_model_id() -> None:
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
 def test_half_precision_weights_give_finite_metrics(dtype: str, validate: Any) -> None:
     """GPU deployments default to float16; the metrics must not overflow or turn into NaN there."""
-    from mav_server.models import ModelRegistry
-    from mav_server.tiny import tiny_gpt2_source
-
     registry = ModelRegistry([tiny_gpt2_source()], device="cpu", dtype=dtype)
     events = run_events(registry, {"prompt": "Hello", "max_new_tokens": 3})
     assert events[-1].reason == "max_tokens"

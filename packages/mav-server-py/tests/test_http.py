@@ -13,8 +13,9 @@ import httpx
 import pytest
 
 from mav_server.config import Settings
-from mav_server.sse import iter_sse
-from mav_server.tiny import TINY_GPT2_ID
+
+from .sse_reader import iter_sse
+from .tiny import TINY_GPT2_ID
 
 TIMEOUT = httpx.Timeout(30.0)
 
@@ -183,7 +184,8 @@ def test_unknown_route_and_method_answer_json(server: Any, validate: Any) -> Non
     validate("error_body", wrong_method.json())
 
 
-def test_disconnect_stops_generation(server: Any, slow_hook: Any) -> None:
+def test_disconnect_stops_generation(server: Any, slow_hook: Any, tiny_registry: Any) -> None:
+    tiny_registry.get("tiny-slow")  # loaded before counting (loading times a few passes)
     body = {"model": "tiny-slow", "prompt": "Hello", "max_new_tokens": 200}
     calls_before = slow_hook.calls
     steps_read = 0

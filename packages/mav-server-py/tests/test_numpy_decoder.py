@@ -1,5 +1,5 @@
-"""The numpy decoder against the torch lean decoder (`decode_llama`, itself held to transformers' eager
-forward) on the bundled SmolLM2-135M-Instruct, weights from the same GGUF.
+"""The numpy decoder against the torch engine's lean decoder (`engines/torch/decode_llama.py`, itself held
+to transformers' eager forward) on the bundled SmolLM2-135M-Instruct, weights from the same GGUF.
 
 Tolerances, per generated position (float32 arithmetic in another order, nothing else):
 - greedy tokens: identical, 32 per prompt;
@@ -17,12 +17,11 @@ import numpy as np
 import pytest
 import torch
 
-from mav_server.decode_llama import LlamaDecoder, LlamaWeights
-from mav_server.engine import lean_weights
-from mav_server.engines.numpy import PROMPT_CHUNK, GgufModel, NumpyDecoder
-from mav_server.engines.numpy import LlamaWeights as NumpyWeights
+from mav_server.engines import Decoder
+from mav_server.engines.numpy import PROMPT_CHUNK, GgufModel, LlamaWeights, NumpyDecoder
 from mav_server.engines.numpy import decoder as numpy_decoder
-from mav_server.models import LoadedModel, find_bundled_gguf
+from mav_server.engines.torch import TorchModel
+from mav_server.models import find_bundled_gguf
 
 LOGITS_RTOL = 1e-4
 HIDDEN_RTOL = 1e-4
@@ -31,7 +30,7 @@ STEPS = 32
 
 
 @pytest.fixture(scope="module")
-def numpy_smol() -> tuple[GgufModel, NumpyWeights, list[float]]:
+def numpy_smol() -> tuple[GgufModel, LlamaWeights, list[float]]:
     """The bundled model through the numpy engine, and the progress its loading reported."""
     model = GgufModel(find_bundled_gguf())
     progress: list[float] = []
@@ -45,7 +44,7 @@ def test_loading_reports_progress_at_least_every_tenth(numpy_smol: Any) -> None:
     assert (steps > 0).all() and steps.max() <= 0.1, progress
 
 
-def test_weights_equal_transformers_gguf_weights(numpy_smol: Any, smol: LoadedModel) -> None:
+def test_weights_equal_transformers_gguf_weights(numpy_smol: Any, smol: TorchModel) -> None:
     """The same float32 numbers as transformers' GGUF loader (gguf-py de-quantizes for both; q and k
     rows un-permuted the same way)."""
     _, weights, _ = numpy_smol
@@ -93,46 +92,31 @@ PROMPTS = [
 ]
 
 
-def prompt_ids(model: GgufModel, smol: LoadedModel, kind: str, text: str) -> list[int]:
-    """The prompt as the server tokenizes it, checked against transformers' tokenizer."""
-    tok, hf = model.tokenizer, smol.tokenizer
+def prompt_ids(model: GgufModel, smol: TorchModel, kind: str, text: str) -> list[int]:
+    """The prompt as the server tokenizes it, checked against the torch engine's (transformers')."""
+    ours, theirs = model.tokenizer, smol.tokenizer
     if kind == "chat":
         messages = [{"role": "user", "content": text}]
-        text = tok.apply_chat_template(messages)
-        assert text == hf.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-    ids = tok.encode(text, add_special_tokens=kind != "chat")
-    assert ids == hf(text, add_special_tokens=kind != "chat")["input_ids"]
+        text = ours.apply_chat_template(messages, add_generation_prompt=True)
+        assert text == theirs.apply_chat_template(messages, add_generation_prompt=True)
+    ids = ours.encode(text, add_special_tokens=kind != "chat")
+    assert ids == theirs.encode(text, add_special_tokens=kind != "chat")
     return ids
 
 
 Step = tuple[int, np.ndarray, np.ndarray, np.ndarray]
 
 
-def torch_greedy(weights: LlamaWeights, prompt: list[int], steps: int) -> list[Step]:
-    """Greedy tokens from the torch lean decoder, the prompt in chunks as the engine feeds it."""
-    decoder = LlamaDecoder(weights, capacity=len(prompt) + steps)
-    ids = torch.tensor(prompt)
-    out: list[Step] = []
-    with torch.inference_mode():
-        while len(prompt) - decoder.length > PROMPT_CHUNK:
-            decoder.forward(ids[decoder.length : decoder.length + PROMPT_CHUNK])
-        (o,) = decoder.forward(ids[decoder.length :])
-        for _ in range(steps):
-            token = int(o.logits[0].argmax())
-            out.append(
-                (token, o.logits.numpy().copy(), o.hidden_states.numpy().copy(), o.attentions.numpy().copy())
-            )
-            (o,) = decoder.forward(torch.tensor([token]))
-    return out
-
-
-def numpy_greedy(weights: NumpyWeights, prompt: list[int], steps: int) -> list[Step]:
-    decoder = NumpyDecoder(weights, capacity=len(prompt) + steps)
-    (o,) = decoder.forward(np.array(prompt))
+def greedy(decoder: Decoder, prompt: list[int], steps: int) -> list[Step]:
+    """Greedy tokens and each position's outputs, the prompt in chunks as the generation loop feeds it."""
+    ids = np.array(prompt)
+    while len(prompt) - decoder.length > PROMPT_CHUNK:
+        decoder.forward(ids[decoder.length : decoder.length + PROMPT_CHUNK])
+    (o,) = decoder.forward(ids[decoder.length :])
     out: list[Step] = []
     for _ in range(steps):
         token = int(o.logits[0].argmax())
-        out.append((token, o.logits, o.hidden_states, o.attentions))
+        out.append((token, o.logits.copy(), o.hidden_states.copy(), o.attentions.copy()))
         (o,) = decoder.forward(np.array([token]))
     return out
 
@@ -143,19 +127,20 @@ def relative_error(ours: np.ndarray, theirs: np.ndarray) -> float:
 
 @pytest.mark.parametrize(("kind", "text"), PROMPTS, ids=[f"{k}-{i}" for i, (k, _) in enumerate(PROMPTS)])
 def test_greedy_tokens_and_outputs_equal_the_torch_decoder(
-    numpy_smol: Any, smol: LoadedModel, kind: str, text: str
+    numpy_smol: Any, smol: TorchModel, kind: str, text: str
 ) -> None:
     model, weights, _ = numpy_smol
     prompt = prompt_ids(model, smol, kind, text)
     if text is LONG:
         assert len(prompt) > PROMPT_CHUNK  # goes through in chunks
-    torch_weights = lean_weights(smol)
-    assert torch_weights is not None
+    capacity = len(prompt) + STEPS
+    torch_decoder = smol.decoder(capacity)
+    assert type(torch_decoder).__name__ == "LeanDecoder"
     # One thread each (a one-token pass is bound by memory): side by side they use two cores.
     torch.set_num_threads(1)
     with ThreadPoolExecutor(2) as pool:
-        torch_run = pool.submit(torch_greedy, torch_weights, prompt, STEPS)
-        ours = numpy_greedy(weights, prompt, STEPS)
+        torch_run = pool.submit(greedy, torch_decoder, prompt, STEPS)
+        ours = greedy(NumpyDecoder(weights, capacity), prompt, STEPS)
         theirs = torch_run.result()
     assert [s[0] for s in ours] == [s[0] for s in theirs]
     for step, ((_, logits, hidden, rows), (_, t_logits, t_hidden, t_rows)) in enumerate(

@@ -13,7 +13,6 @@ import torch
 from gguf import GGML_QUANT_SIZES
 from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
 
-from mav_server import metrics
 from mav_server.engines.numpy import GgufError, GgufFile, GgufModel, NumpyDecoder, load_gguf
 from mav_server.engines.numpy.weights import unpermute_rows
 
@@ -77,10 +76,10 @@ def test_tiny_llama_matches_transformers_gguf_load_and_forward(tmp_path: Path, t
         (ours,) = decoder.forward(np.array(feed))
         assert relative_error(ours.logits, theirs.logits[:, -1].numpy()) < RTOL, step
         assert (
-            relative_error(ours.hidden_states, metrics.newest_hidden_states(theirs.hidden_states).numpy())
+            relative_error(ours.hidden_states, np.stack([h[0, -1].numpy() for h in theirs.hidden_states]))
             < RTOL
         )
-        rows = metrics.newest_attention_rows(theirs.attentions).numpy()
+        rows = np.stack([a[0, :, -1].numpy() for a in theirs.attentions])
         np.testing.assert_allclose(ours.attentions, rows, rtol=0, atol=RTOL)
         token = int(theirs.logits[0, -1].argmax())
         assert int(ours.logits[0].argmax()) == token, step

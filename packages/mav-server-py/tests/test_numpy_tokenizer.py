@@ -39,7 +39,7 @@ def ours() -> GgufTokenizer:
 
 @pytest.fixture(scope="module")
 def theirs(smol_registry: ModelRegistry) -> Any:
-    return smol_registry.tokenizer(BUNDLED_MODEL_ID)
+    return smol_registry.tokenizer(BUNDLED_MODEL_ID).hf  # the torch engine's: transformers' own
 
 
 @pytest.mark.parametrize("text", TEXTS, ids=range(len(TEXTS)))

@@ -10,11 +10,13 @@ import torch
 from openmav.converters.data_converter import DataConverter
 from openmav.processors.state_processor import StateProcessor
 
-from mav_server import engine, metrics
-from mav_server.engine import RawStep, iter_steps
+from mav_server import metrics
+from mav_server.engines.torch import decoders
+from mav_server.generation import RawStep, iter_steps
 from mav_server.protocol import EffectiveRequest
 from mav_server.sampling import Sampler
-from mav_server.tiny import TINY_GPT2_ID
+
+from .tiny import TINY_GPT2_ID
 
 RTOL = 1e-4
 ATOL = 1e-4
@@ -22,14 +24,14 @@ ATOL = 1e-4
 
 def our_steps(loaded: Any, prompt_ids: list[int], n: int, aggregation: str) -> list[RawStep]:
     request = EffectiveRequest(model=loaded.card.id, prompt="x", max_new_tokens=n, aggregation=aggregation)
-    return list(iter_steps(loaded, prompt_ids, Sampler(request, loaded.device), aggregation, n))
+    return list(iter_steps(loaded, prompt_ids, Sampler(request), aggregation, n))
 
 
 @pytest.mark.parametrize("aggregation", ["l2", "max_abs"])
 def test_real_model_matches_openmav(smol: Any, aggregation: str) -> None:
     """openmav's own path on the same tokens: `TransformersBackend.generate` (a full, uncached
     `generate` step) then `StateProcessor.next` (its DataConverter calls)."""
-    prompt_ids = smol.tokenizer("The capital of France is")["input_ids"]
+    prompt_ids = smol.tokenizer.encode("The capital of France is")
     ours = our_steps(smol, prompt_ids, 4, aggregation)
     processor = StateProcessor(smol.backend, aggregation=aggregation)
     sequence = list(prompt_ids)
@@ -52,7 +54,7 @@ def test_real_model_matches_openmav(smol: Any, aggregation: str) -> None:
         np.testing.assert_allclose(
             step.attention_entropy, np.ravel(measured.attention_entropy_values), rtol=RTOL, atol=ATOL
         )
-        np.testing.assert_allclose(step.logits.numpy(), out["logits"][0, -1].numpy(), rtol=RTOL, atol=1e-3)
+        np.testing.assert_allclose(step.logits, out["logits"][0, -1].numpy(), rtol=RTOL, atol=1e-3)
         assert int(top_ids[0]) == step.token_id  # greedy: openmav's most likely token is ours
         sequence.append(step.token_id)
 
@@ -65,8 +67,8 @@ def test_cached_steps_equal_full_recompute(
 ) -> None:
     loaded = tiny_registry.get(TINY_GPT2_ID) if model == "tiny" else request.getfixturevalue("smol")
     if split_prompt:  # the long-prompt path: cache-only pass, then the prompt's last token alone
-        monkeypatch.setattr(engine, "PROMPT_ATTENTION_BYTES", 0)
-    prompt_ids = loaded.tokenizer("Once upon a time, in a small village,")["input_ids"]
+        monkeypatch.setattr(decoders, "PROMPT_ATTENTION_BYTES", 0)
+    prompt_ids = loaded.tokenizer.encode("Once upon a time, in a small village,")
     ours = our_steps(loaded, prompt_ids, 5, "l2")
     sequence = list(prompt_ids)
     for step in ours:
@@ -78,15 +80,13 @@ def test_cached_steps_equal_full_recompute(
         entropies = np.ravel(DataConverter.process_entropy(full.attentions))
         np.testing.assert_allclose(step.activations, activations, rtol=RTOL, atol=ATOL)
         np.testing.assert_allclose(step.attention_entropy, entropies, rtol=RTOL, atol=ATOL)
-        np.testing.assert_allclose(
-            step.logits.numpy(), full.logits[0, -1].float().numpy(), rtol=RTOL, atol=1e-3
-        )
+        np.testing.assert_allclose(step.logits, full.logits[0, -1].float().numpy(), rtol=RTOL, atol=1e-3)
         sequence.append(step.token_id)
 
 
 def test_distribution_summary_definition() -> None:
     logits = torch.tensor([2.0, 1.0, 0.0, -1.0])
-    summary = metrics.summarize_logits(logits, top_n=2)
+    summary = metrics.summarize_logits(logits.numpy(), top_n=2)
     probs = torch.softmax(logits, dim=-1)
     assert summary.top_ids == [0, 1]
     assert summary.top_logits == [2.0, 1.0]

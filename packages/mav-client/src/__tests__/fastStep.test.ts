@@ -17,29 +17,24 @@ const valid = () => ({
   elapsed_ms: 12.5,
 })
 
-const paths: Array<Array<string | number>> = [
-  [],
-  ['step'],
-  ['token'],
-  ['token', 'id'],
-  ['token', 'text'],
-  ['text_delta'],
-  ['top'],
-  ['top', 0],
-  ['top', 1, 'id'],
-  ['top', 0, 'text'],
-  ['top', 1, 'prob'],
-  ['top', 0, 'logit'],
-  ['activations'],
-  ['activations', 2],
-  ['attention_entropy', 0],
-  ['distribution'],
-  ['distribution', 'entropy'],
-  ['distribution', 'top_probs'],
-  ['distribution', 'top_probs', 1],
-  ['elapsed_ms'],
-  ['extra_field'],
-]
+type Path = Array<string | number>
+
+/** Every place in a step the schema describes: each field, and the first two items of each array. */
+function schemaPaths(schema: unknown, at: Path = []): Path[] {
+  const def = (schema as { _zod: { def: { type: string; shape?: object; element?: unknown; innerType?: unknown } } })
+    ._zod.def
+  if (def.type === 'optional') return schemaPaths(def.innerType, at)
+  const paths = [at]
+  if (def.type === 'object') {
+    for (const [key, field] of Object.entries(def.shape ?? {})) paths.push(...schemaPaths(field, [...at, key]))
+  } else if (def.type === 'array') {
+    for (const index of [0, 1]) paths.push(...schemaPaths(def.element, [...at, index]))
+  }
+  return paths
+}
+
+// Derived from the schema, so a field added to it and forgotten in the fast path fails this test.
+const paths: Path[] = [...schemaPaths(stepDataSchema), ['extra_field']]
 
 const oddValues = fc.oneof(
   fc.constantFrom(
@@ -80,6 +75,15 @@ function setAt(target: unknown, path: Array<string | number>, value: unknown): u
 describe('readStepFast', () => {
   it('accepts a valid step and returns what zod returns', () => {
     expect(readStepFast(valid())).toEqual(stepDataSchema.parse(valid()))
+  })
+
+  it("mutates every field of the schema, the sample step's arrays two items deep", () => {
+    const leaves = paths.filter((path) => path.length > 0 && path[0] !== 'extra_field')
+    expect(leaves.map((path) => path.join('.'))).toEqual(
+      expect.arrayContaining(['step', 'token.id', 'top.1.logit', 'distribution.top_probs.1', 'elapsed_ms']),
+    )
+    const get = (path: Path) => path.reduce<unknown>((value, key) => (value as Record<string, unknown>)?.[key], valid())
+    for (const path of leaves) expect(get(path), path.join('.')).not.toBeUndefined()
   })
 
   it('agrees with stepDataSchema on every mutation', () => {

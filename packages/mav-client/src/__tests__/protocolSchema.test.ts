@@ -35,10 +35,23 @@ describe('zod schemas', () => {
     [{ prompt: 'x', aggregation: 'mean' }, 'aggregation'],
     [{ prompt: 'x', max_new_tokens: 1.5 }, 'max_new_tokens'],
     [{ prompt: 'x', seed: -1 }, 'seed'],
+    // Values the sampler cannot use, or a JavaScript number cannot carry exactly.
+    [{ prompt: 'x', temperature: 1e-37 }, 'temperature'],
+    [{ prompt: 'x', temperature: 101 }, 'temperature'],
+    [{ prompt: 'x', repetition_penalty: 5e-324 }, 'repetition_penalty'],
+    [{ prompt: 'x', repetition_penalty: 1e300 }, 'repetition_penalty'],
+    [{ prompt: 'x', max_new_tokens: 2 ** 53 }, 'max_new_tokens'],
+    [{ prompt: 'x', top_k: 2 ** 53 }, 'top_k'],
   ])('rejects %j at %s', (input, field) => {
     const result = runRequestSchema.safeParse(input)
     expect(result.success).toBe(false)
     expect(result.error?.issues[0]?.path).toEqual([field])
+  })
+
+  it('says what temperature must be', () => {
+    const result = runRequestSchema.safeParse({ prompt: 'x', temperature: 0.001 })
+    expect(result.error?.issues[0]?.message).toBe('must be 0 (greedy) or between 0.01 and 100')
+    expect(runRequestSchema.parse({ prompt: 'x', temperature: 0.01 }).temperature).toBe(0.01)
   })
 
   it('keeps the event union discriminated on type', () => {

@@ -12,6 +12,8 @@ export const modelInfoSchema = z.object({
   n_params: count(),
   default: z.boolean(),
   loaded: z.boolean(),
+  /** The engine that serves the model on this server (`torch`, `numpy`); optional (older servers leave it out). */
+  engine: z.optional(z.string()),
 })
 export type MavModelInfo = z.output<typeof modelInfoSchema>
 

@@ -12,6 +12,8 @@ export const runModelSchema = z.object({
   n_layers: count(),
   n_heads: count(),
   vocab_size: count(),
+  /** The engine that runs the model (`torch`, `numpy`); optional (older servers leave it out). */
+  engine: z.optional(z.string()),
 })
 
 /** First event of every run. */

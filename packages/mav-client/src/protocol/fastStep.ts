@@ -1,9 +1,7 @@
 import type { MavPrediction, MavStepData } from './events'
 
-// Step events are the hot path (one per token, thousands per replay). zod's generic checks dominate the
-// parse cost there, so a step is first tried against this hand-written copy of `stepDataSchema`. It
-// accepts exactly what the schema accepts (a property test holds the two together) and, like the
-// schema, returns a copy without unknown keys. On `undefined` the caller asks zod, which explains why.
+// Steps are the hot path, where zod's generic checks cost most: this copy of `stepDataSchema` accepts
+// exactly what it accepts (a property test holds them together); on `undefined` zod explains why.
 
 const isCount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0
 const isFiniteNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value)

@@ -36,4 +36,12 @@ export { tokenSchema } from './primitives'
 export type { MavRecordingHeader } from './recordingHeader'
 export { RECORDING_FORMAT, recordingHeaderSchema } from './recordingHeader'
 export type { MavAggregation, MavEffectiveRequest, MavRunRequest } from './request'
-export { aggregationSchema, MAX_TOP_N, runRequestSchema } from './request'
+export {
+  aggregationSchema,
+  MAX_REPETITION_PENALTY,
+  MAX_TEMPERATURE,
+  MAX_TOP_N,
+  MIN_REPETITION_PENALTY,
+  MIN_TEMPERATURE,
+  runRequestSchema,
+} from './request'

@@ -148,33 +148,40 @@ describe('in Chromium', () => {
     expect(tops(ready)).toEqual(tops(waiting))
   })
 
-  it("paints a replay's backlog in the history's own frame, after every panel has mounted its rows", async () => {
-    const events = syntheticRun({ steps: 400, seed: 5 })
-    const { store, firstStep } = storeBeforeFirstStep(events)
-    render(<MAVContainer store={store} />)
-    const heatmap = () => document.querySelector<HTMLCanvasElement>('.mav-heatmap-canvas')
-    // The heatmaps mount, empty and sized, once meta names the model.
-    await settle(() => (heatmap()?.width ?? 0) > 1)
-    const readyAtFirstPut: number[] = []
-    const restore = spyOnHeatmapPuts(() => {
-      if (readyAtFirstPut.length === 0) {
-        readyAtFirstPut.push(document.querySelectorAll('.mav-grid > [data-state="ready"]').length)
-      }
-    })
-    try {
-      // The rest of the run at once, as a replay or a reconnect brings it.
-      act(() => {
-        for (const event of events.slice(firstStep)) store.dispatch(event)
+  for (const known of [true, false]) {
+    it(`paints a replay's backlog in the history's own frame, after every panel has mounted its rows (model known ${known ? 'before' : 'with'} the steps)`, async () => {
+      const events = syntheticRun({ steps: 400, seed: 5 })
+      const { store, firstStep } = storeBeforeFirstStep(events)
+      const start = known ? firstStep : 0
+      if (!known) act(() => store.reset('connecting'))
+      render(<MAVContainer store={store} />)
+      const heatmap = () => document.querySelector<HTMLCanvasElement>('.mav-heatmap-canvas')
+      // The heatmaps mount, empty and sized, once meta names the model.
+      if (known) await settle(() => (heatmap()?.width ?? 0) > 1)
+      const readyAtFirstPut: number[] = []
+      const restore = spyOnHeatmapPuts(() => {
+        if (readyAtFirstPut.length === 0) {
+          readyAtFirstPut.push(document.querySelectorAll('.mav-grid > [data-state="ready"]').length)
+        }
       })
-      const canvas = heatmap() as HTMLCanvasElement
-      await settle(() => columnPainted(canvas, canvas.width - 1), 40)
-      expect(columnPainted(canvas, canvas.width - 1)).toBe(true)
-    } finally {
-      restore()
-    }
-    // All five panels showed the run before the first heatmap pixel was put.
-    expect(readyAtFirstPut).toEqual([5])
-  })
+      try {
+        // The rest of the run at once, as a replay or a reconnect brings it.
+        act(() => {
+          for (const event of events.slice(start)) store.dispatch(event)
+        })
+        await settle(
+          () => heatmap() !== null && columnPainted(heatmap() as HTMLCanvasElement, (heatmap()?.width ?? 1) - 1),
+          40,
+        )
+        const canvas = heatmap() as HTMLCanvasElement
+        expect(columnPainted(canvas, canvas.width - 1)).toBe(true)
+      } finally {
+        restore()
+      }
+      // All five panels showed the run before the first heatmap pixel was put.
+      expect(readyAtFirstPut).toEqual([5])
+    })
+  }
 
   it('keeps up with a 2,000-step, 30-layer run arriving 10 steps per frame', async () => {
     const events = syntheticRun({ steps: 2000, seed: 7 })

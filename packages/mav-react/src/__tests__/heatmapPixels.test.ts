@@ -1,4 +1,4 @@
-import { applyScaling, type MavScale, type MavStepEvent, stepListView } from '@mav/client'
+import { applyScaling, type MavScale, type MavStepEvent, type StepList } from '@mav/client'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { type MavHistoryMetric, paintColumns, paletteIndex, valuesOf, viridis } from '../heatmapPixels'
@@ -8,6 +8,16 @@ const roundedIndex = (t: number) => Math.max(0, Math.min(255, Math.round((Number
 
 const step = (activations: number[], attention: number[]) =>
   ({ activations, attention_entropy: attention }) as unknown as MavStepEvent
+
+/** `steps` as the list a run store's snapshot holds. */
+const listOf = (steps: MavStepEvent[]): StepList<MavStepEvent> => ({
+  length: steps.length,
+  at: (index) => steps.at(index),
+  last: () => steps.at(-1),
+  slice: (start, end) => steps.slice(start, end),
+  toArray: () => steps.slice(),
+  [Symbol.iterator]: () => steps[Symbol.iterator](),
+})
 
 /** The bitmap straight from the definition: each painted step's column from `applyScaling`. */
 function reference(
@@ -102,17 +112,7 @@ describe('paintColumns', () => {
           const capacity = steps.length + extra
           const rows = metric === 'activations' ? 4 : 3
           const pixels = new Uint8ClampedArray(width * rows * 4)
-          const painted = paintColumns(
-            pixels,
-            width,
-            rows,
-            capacity,
-            stepListView(steps, steps.length),
-            0,
-            metric,
-            scale,
-            Infinity,
-          )
+          const painted = paintColumns(pixels, width, rows, capacity, listOf(steps), 0, metric, scale, Infinity)
           expect(painted.next).toBe(steps.length)
           expect(Array.from(pixels)).toEqual(Array.from(reference(steps, width, rows, capacity, metric, scale)))
         },
@@ -123,7 +123,7 @@ describe('paintColumns', () => {
 
   it('stops when the budget is spent and picks up where it stopped', () => {
     const steps = Array.from({ length: 50 }, (_, i) => step([i, -i, 1, 2], [0.5, i, 3]))
-    const list = stepListView(steps, steps.length)
+    const list = listOf(steps)
     const oneGo = new Uint8ClampedArray(20 * 4 * 4)
     paintColumns(oneGo, 20, 4, 50, list, 0, 'activations', 'linear', Infinity)
     const pieces = new Uint8ClampedArray(oneGo.length)

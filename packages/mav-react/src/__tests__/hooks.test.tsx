@@ -1,9 +1,10 @@
 import { createMavClient, type MavClient, type MavModelInfo } from '@mav/client'
-import { QueryClient, QueryClientProvider, useQueryClient } from '@tanstack/react-query'
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query'
 import { act, render, renderHook, screen, waitFor } from '@testing-library/react'
 import type { ReactNode } from 'react'
 import { describe, expect, it, vi } from 'vitest'
-import { MAVContainer, MavProvider, useMavClient, useMavModels, useMavRun } from '../index'
+import { MAVContainer, MavProvider, useMavClient, useMavRun } from '../index'
+import { mavQueryKeys, useMavModels } from '../query'
 import { basicRunBytes, recordingEvents, sseResponse, stepsOf } from './helpers'
 
 const MODEL: MavModelInfo = {
@@ -59,26 +60,20 @@ function fakeServer(options: { hang?: boolean } = {}) {
 }
 
 describe('MavProvider and useMavModels', () => {
-  it('lists the models through TanStack Query', async () => {
+  it("lists the models through TanStack Query, in the app's QueryClient under mavQueryKeys", async () => {
     const { client, fetch } = fakeServer()
-    const wrapper = ({ children }: { children: ReactNode }) => <MavProvider client={client}>{children}</MavProvider>
+    const queryClient = new QueryClient()
+    const wrapper = ({ children }: { children: ReactNode }) => (
+      <QueryClientProvider client={queryClient}>
+        <MavProvider client={client}>{children}</MavProvider>
+      </QueryClientProvider>
+    )
     const { result } = renderHook(() => ({ models: useMavModels(), client: useMavClient() }), { wrapper })
     await waitFor(() => expect(result.current.models.isSuccess).toBe(true))
     expect(result.current.models.data).toEqual([MODEL])
     expect(result.current.client).toBe(client)
     expect(fetch).toHaveBeenCalledWith('http://mav.test/api/models', expect.anything())
-  })
-
-  it('uses the QueryClient of an outer QueryClientProvider', () => {
-    const outer = new QueryClient()
-    const { client } = fakeServer()
-    const wrapper = ({ children }: { children: ReactNode }) => (
-      <QueryClientProvider client={outer}>
-        <MavProvider client={client}>{children}</MavProvider>
-      </QueryClientProvider>
-    )
-    const { result } = renderHook(() => useQueryClient(), { wrapper })
-    expect(result.current).toBe(outer)
+    expect(queryClient.getQueryData(mavQueryKeys.models('http://mav.test/api'))).toEqual([MODEL])
   })
 
   it('builds a client from baseUrl, and says what is missing', () => {
@@ -155,6 +150,58 @@ describe('useMavRun', () => {
     await act(() => result.current.replay(events, { speed: Number.POSITIVE_INFINITY }))
     expect(result.current.state.status).toBe('done')
     expect(result.current.state.steps.length).toBe(stepsOf(events).length)
+  })
+
+  it('retries a refused run when asked, showing the wait in state.retry', async () => {
+    let calls = 0
+    const { fetch: serverFetch } = fakeServer()
+    const client = createMavClient({
+      baseUrl: 'http://mav.test/api',
+      fetch: (async (input: RequestInfo | URL, init?: RequestInit) =>
+        calls++ === 0
+          ? new Response(JSON.stringify({ error: { code: 'model_unavailable', message: 'loading' } }), {
+              status: 503,
+              headers: { 'content-type': 'application/json' },
+            })
+          : serverFetch(input, init)) as typeof globalThis.fetch,
+    })
+    const { result } = renderHook(() => useMavRun({ client, updates: 'sync', retry: { baseDelayMs: 40 } }))
+    const waits: Array<{ status: string; attempt: number | undefined; code: string | undefined }> = []
+    const store = result.current.store
+    store.subscribe(() => {
+      const { status, retry } = store.getSnapshot()
+      if (retry) waits.push({ status, attempt: retry.attempt, code: retry.error.code })
+    })
+    let done: Promise<void> = Promise.resolve()
+    act(() => {
+      done = result.current.start({ prompt: 'Hello' })
+    })
+    await act(() => done)
+    expect(waits).toEqual([{ status: 'connecting', attempt: 1, code: 'model_unavailable' }])
+    expect(result.current.state.status).toBe('done')
+    expect(result.current.state.retry).toBeNull()
+  })
+
+  it('stop() ends a retry wait at once', async () => {
+    const fetch = vi.fn(
+      async () =>
+        new Response(JSON.stringify({ error: { code: 'too_many_runs', message: 'busy' } }), {
+          status: 429,
+          headers: { 'content-type': 'application/json', 'retry-after': '30' },
+        }),
+    )
+    const client = createMavClient({ baseUrl: '/api', fetch: fetch as typeof globalThis.fetch })
+    const { result } = renderHook(() => useMavRun({ client, updates: 'sync', retry: { attempts: 5 } }))
+    let done: Promise<void> = Promise.resolve()
+    act(() => {
+      done = result.current.start({ prompt: 'Hello' })
+    })
+    await waitFor(() => expect(result.current.state.retry?.delayMs).toBeGreaterThanOrEqual(30_000))
+    act(() => result.current.stop())
+    await act(() => done)
+    expect(result.current.state.status).toBe('stopped')
+    expect(result.current.state.retry).toBeNull()
+    expect(fetch).toHaveBeenCalledTimes(1)
   })
 
   it('needs a client to start', async () => {

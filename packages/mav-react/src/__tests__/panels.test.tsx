@@ -7,6 +7,7 @@ import {
   MavRunScope,
   MlpActivationsPanel,
   OutputDistributionPanel,
+  RunStatus,
   TopPredictionsPanel,
 } from '../index'
 import { FakeUPlot } from './fakeUPlot'
@@ -179,6 +180,24 @@ describe('panel states', () => {
     dispatch(store, { type: 'status', phase: 'loading_model', progress: 0.4 })
     expect(region.dataset.state).toBe('loading')
     expect(region.textContent).toContain('Loading model (40%)…')
+  })
+
+  it('shows the model loading as a progress bar with its name', () => {
+    const store = createRunStore()
+    render(
+      <MavRunScope store={store} updates="sync">
+        <RunStatus />
+      </MavRunScope>,
+    )
+    expect(screen.queryByRole('progressbar')).toBeNull()
+    dispatch(store, { type: 'status', phase: 'loading_model', progress: 0.3, message: 'Loading SmolLM2 135M Instruct' })
+    const bar = screen.getByRole('progressbar', { name: 'Loading SmolLM2 135M Instruct' })
+    expect(bar.getAttribute('aria-valuenow')).toBe('30')
+    expect(screen.getByText('30%')).toBeTruthy()
+    dispatch(store, { type: 'status', phase: 'loading_model', progress: 0.9, message: 'Loading SmolLM2 135M Instruct' })
+    expect(bar.getAttribute('aria-valuenow')).toBe('90')
+    dispatch(store, { type: 'status', phase: 'generating', progress: 0 })
+    expect(screen.queryByRole('progressbar')).toBeNull()
   })
 
   it('shows the error that ended a run without steps', () => {

@@ -102,6 +102,27 @@ describe('Timeline', () => {
     expect(shown()).toBe(tokenOf(3))
   })
 
+  it('no longer looks live once the run is done, and then only goes back to the last step', async () => {
+    const events = recordingEvents()
+    const user = userEvent.setup()
+    render(
+      <MavRunScope events={events} updates="sync">
+        <Timeline />
+      </MavRunScope>,
+    )
+    const slider = screen.getByRole('slider', { name: 'Step' })
+    const follow = screen.getByRole('button', { name: 'Follow live' }) as HTMLButtonElement
+    expect(follow.getAttribute('aria-pressed')).toBe('false')
+    expect(follow.disabled).toBe(true)
+    slider.focus()
+    await user.keyboard('{Home}')
+    expect(follow.disabled).toBe(false)
+    await user.click(follow)
+    expect(slider.getAttribute('aria-valuenow')).toBe(String(stepsOf(events).length))
+    expect(follow.getAttribute('aria-pressed')).toBe('false')
+    expect(follow.disabled).toBe(true)
+  })
+
   it('says there are no steps yet', () => {
     render(
       <MavRunScope>

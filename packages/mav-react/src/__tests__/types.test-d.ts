@@ -8,7 +8,10 @@ import type {
   MavPanelName,
   MavPanelProps,
   MavPanelSpec,
+  MavRunScopeValue,
+  MavUpdatePriority,
   MlpActivationsPanelProps,
+  UseMavPanelOptions,
   UseMavRunResult,
 } from '../index'
 
@@ -21,3 +24,8 @@ expectTypeOf<ComponentProps<typeof MAVContainer>>().toHaveProperty('events')
 expectTypeOf<MlpActivationsPanelProps['scale']>().toEqualTypeOf<'linear' | 'log' | 'minmax' | undefined>()
 expectTypeOf<MavPanelProps['step']>().toEqualTypeOf<MavStepEvent | null>()
 expectTypeOf<UseMavRunResult['start']>().returns.toEqualTypeOf<Promise<void>>()
+
+// The scope exposes the store and the selection, nothing of the frame schedule.
+expectTypeOf<keyof MavRunScopeValue>().toEqualTypeOf<'store' | 'selection'>()
+expectTypeOf<UseMavPanelOptions['priority']>().toEqualTypeOf<MavUpdatePriority | undefined>()
+expectTypeOf<MavUpdatePriority>().toEqualTypeOf<'high' | 'normal' | 'low'>()

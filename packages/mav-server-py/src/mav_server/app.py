@@ -1,9 +1,9 @@
-"""HTTP: `/models`, `/health` and `/run` (GET and POST) under the base path, protocol mav/1."""
+"""HTTP: `/models`, `/health`, `/run` (GET and POST) and `/openapi.json` under the base path, protocol
+mav/1."""
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import threading
 import time
@@ -20,14 +20,14 @@ from starlette.middleware.cors import CORSMiddleware
 
 from .config import Settings, settings_from_env
 from .errors import ApiError, parse_json
+from .guards import GuardMiddleware, read_body, refuse_cross_site, require_json, require_token
 from .models import ModelRegistry
+from .openapi import openapi_document
 from .protocol import HealthResponse, ModelsResponse
-from .runs import RunLimiter, execute_run, parse_request, plan_run
+from .runs import RETRY_AFTER_SECONDS, RunLimiter, execute_run, parse_request, plan_run
 from .streaming import EventStreamResponse
 
 log = logging.getLogger("mav_server.app")
-
-RETRY_AFTER_SECONDS = 2
 
 
 def _error_response(error: ApiError) -> JSONResponse:
@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
     """The ASGI app. Without arguments, settings come from `MAV_*` variables and the registry from them."""
     settings = settings or settings_from_env()
     registry = registry or ModelRegistry.from_settings(settings)
-    limit = settings.max_concurrent_runs or (2 if registry.device.type == "cpu" else 4)
+    limit = settings.max_concurrent_runs or registry.max_concurrent_runs()
     limiter = RunLimiter(limit)
     executor = ThreadPoolExecutor(max_workers=limit, thread_name_prefix="mav-run")
 
@@ -74,6 +74,8 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
             expose_headers=["Retry-After"],
             max_age=600,
         )
+    # Added last, so it runs first: a refused host never reaches CORS or the routes.
+    app.add_middleware(GuardMiddleware, allowed_hosts=settings.allowed_hosts)
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -83,29 +85,21 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {404: "not_found", 405: "method_not_allowed"}
         message = f"{request.method} {request.url.path}: {exc.detail}"
-        return _error_response(ApiError(exc.status_code, codes.get(exc.status_code, "http_error"), message))
+        code = codes.get(exc.status_code, "http_error")
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # Starlette names only the first route's methods; GET and POST share /run
+            headers["Allow"] = ", ".join(_methods_for(app, request.url.path))
+        return _error_response(ApiError(exc.status_code, code, message, headers=headers))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return _error_response(ApiError(400, "invalid_request", str(exc)))
+        return _error_response(ApiError(400, "invalid_request", "the request does not match the API"))
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return _error_response(ApiError(500, "internal_error", f"the server failed: {exc}"))
-
-    def require_token(request: Request) -> None:
-        if settings.api_token is None:
-            return
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip(), settings.api_token):
-            raise ApiError(
-                401,
-                "unauthorized",
-                "this server needs the header `Authorization: Bearer <token>` with its MAV_API_TOKEN",
-                headers={"WWW-Authenticate": 'Bearer realm="mav"'},
-            )
+        message = "the server failed while handling this request; the server log has the details"
+        return _error_response(ApiError(500, "internal_error", message))
 
     base = "" if settings.base_path == "/" else settings.base_path
 
@@ -116,11 +110,11 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
 
     @app.get(base + "/models")
     async def models(request: Request) -> dict[str, Any]:
-        require_token(request)
+        require_token(request, settings)
         infos = await asyncio.to_thread(registry.infos)
         return ModelsResponse(models=infos).model_dump()
 
-    async def start_run(request: Request, data: Any, started: float) -> Response:
+    async def start_run(data: Any, started: float) -> Response:
         run_request = parse_request(data, settings)
         if not limiter.try_acquire():
             raise ApiError(
@@ -144,14 +138,17 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
             executor=executor,
             on_finish=limiter.release,
             heartbeat_seconds=settings.heartbeat_seconds,
+            stall_timeout_seconds=settings.stall_timeout_seconds,
         )
 
     @app.post(base + "/run")
     async def run_post(request: Request) -> Response:
         started = time.perf_counter()
-        require_token(request)
-        data = parse_json(await request.body())
-        return await start_run(request, data, started)
+        require_token(request, settings)
+        refuse_cross_site(request, settings)
+        require_json(request)
+        data = parse_json(await read_body(request, settings))
+        return await start_run(data, started)
 
     @app.get(base + "/run")
     async def run_get(request: Request) -> Response:
@@ -160,16 +157,32 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
             # An EventSource reconnecting after its stream ended: a run cannot be resumed, and 204 is
             # what tells EventSource to stop reconnecting (instead of starting the same run again).
             return Response(status_code=204)
-        require_token(request)
+        require_token(request, settings)
+        refuse_cross_site(request, settings)
         params = request.query_params.get("params")
         if params is None:
             raise ApiError(
                 400, "invalid_request", "GET /run needs ?params=<url-encoded JSON request>", field="params"
             )
         data = parse_json(params, field="params")
-        return await start_run(request, data, started)
+        return await start_run(data, started)
+
+    document = openapi_document(settings)
+
+    @app.get(base + "/openapi.json", include_in_schema=False)
+    async def openapi() -> JSONResponse:
+        return JSONResponse(document)
 
     return app
+
+
+def _methods_for(app: FastAPI, path: str) -> list[str]:
+    methods: set[str] = set()
+    for route in app.routes:
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods |= set(getattr(route, "methods", None) or ()) - {"HEAD"}
+    return sorted(methods)
 
 
 def _warm(registry: ModelRegistry) -> None:

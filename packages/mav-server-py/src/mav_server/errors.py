@@ -1,4 +1,8 @@
-"""Errors answered before a stream starts: `{ "error": { "code", "message", "field"? } }`."""
+"""Errors answered before a stream starts: `{ "error": { "code", "message", "field"? } }`.
+
+Messages are for the person who sent the request: what was wrong and what is expected, never a path or
+an exception's text (those go to the server log).
+"""
 
 from __future__ import annotations
 
@@ -20,6 +24,8 @@ class ApiError(Exception):
         field: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
+        # A lone surrogate echoed from the request could not be written as UTF-8: escape it instead.
+        message = message.encode("utf-8", "backslashreplace").decode("utf-8")
         super().__init__(message)
         self.status = status
         self.code = code
@@ -32,7 +38,12 @@ class ApiError(Exception):
         return ErrorBody(error=detail).model_dump(exclude_none=True)
 
 
-def _show(value: Any) -> str:
+def show_value(value: Any) -> str:
+    """A short rendering of a value a client sent, for an error message."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
     try:
         text = json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError):
@@ -56,6 +67,7 @@ def _expected(kind: str, ctx: dict[str, Any]) -> str | None:
         "float_type": "a number",
         "finite_number": "a finite number",
         "string_type": "a string",
+        "string_unicode": "Unicode text (it has a lone surrogate)",
         "bool_type": "true or false",
         "string_too_short": "a non-empty string",
         "literal_error": f"one of {ctx.get('expected')}",
@@ -71,11 +83,14 @@ def from_validation_error(exc: ValidationError) -> ApiError:
     field = ".".join(loc)
     if first["type"] == "missing":
         return ApiError(400, "invalid_request", f"{field} is required", field=field)
-    expected = _expected(first["type"], dict(first.get("ctx") or {}))
-    if expected is None:
-        message = f"{field}: {first['msg']}; got {_show(first.get('input'))}"
+    ctx = dict(first.get("ctx") or {})
+    expected = _expected(first["type"], ctx)
+    if first["type"] == "value_error":  # our own validators word their rule as "must ..."
+        message = f"{field} {ctx.get('error')}; got {show_value(first.get('input'))}"
+    elif expected is None:
+        message = f"{field}: {first['msg']}; got {show_value(first.get('input'))}"
     else:
-        message = f"{field} must be {expected}; got {_show(first.get('input'))}"
+        message = f"{field} must be {expected}; got {show_value(first.get('input'))}"
     return ApiError(400, "invalid_request", message, field=field)
 
 
@@ -85,8 +100,12 @@ def _reject_constant(name: str) -> Any:
 
 def parse_json(text: str | bytes, *, field: str | None = None) -> Any:
     """Strict JSON (no NaN/Infinity); a syntax error becomes a 400 `invalid_json`."""
+    where = f"{field} is" if field else "the request body is"
     try:
         return json.loads(text, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
-        where = f"{field} is" if field else "the request body is"
+    except UnicodeDecodeError:
+        raise ApiError(400, "invalid_json", f"{where} not UTF-8 text", field=field) from None
+    except ValueError as exc:
         raise ApiError(400, "invalid_json", f"{where} not valid JSON: {exc}", field=field) from None
+    except RecursionError:
+        raise ApiError(400, "invalid_json", f"{where} nested too deeply", field=field) from None

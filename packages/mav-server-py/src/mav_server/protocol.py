@@ -7,12 +7,9 @@ Wire names are snake_case.
 
 from __future__ import annotations
 
-import functools
-import json
-import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 PROTOCOL = "mav/1"
 
@@ -22,62 +19,31 @@ DoneReason = Literal["max_tokens", "eos", "stopped", "error"]
 EventName = Literal["meta", "status", "step", "error", "done"]
 
 
-@functools.lru_cache(maxsize=65536)
-def json_number(value: float) -> str:
-    """The shortest JSON text that reads back as exactly `value`.
-
-    Integral values are written as integers (`0`, not `0.0`) and small ones in exponent form (`4e-4`,
-    not `0.0004`): step events are size-bounded and most of their numbers are small probabilities.
-    """
-    if not math.isfinite(value):
-        raise ValueError(f"JSON cannot carry {value!r}; round non-finite values before sending them")
-    if value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    text = repr(value)
-    if abs(value) < 1e-3:
-        for digits in range(17):
-            short = f"{value:.{digits}e}"
-            if float(short) == value:
-                mantissa, _, exponent = short.partition("e")
-                short = f"{mantissa}e{int(exponent)}"
-                if len(short) < len(text):
-                    text = short
-                break
-    return text
-
-
-_json_string = json.encoder.encode_basestring
-"""What `json.dumps(text, ensure_ascii=False)` returns for a `str`, without the encoder set-up per call."""
-
-
-@functools.lru_cache(maxsize=1024)
-def _json_key(key: str) -> str:
-    return _json_string(key) + ":"
-
-
-def to_json(value: Any) -> str:
-    """Compact JSON (UTF-8 text, no spaces) with numbers written by `json_number`.
-
-    This writes every step event (one per token), so the common types are dispatched on their exact
-    type first; subclasses (e.g. NumPy floats) take the `isinstance` checks after.
-    """
-    kind = type(value)
-    if kind is float or isinstance(value, float):
-        return json_number(value)  # cached: rounded values repeat a lot
-    if kind is str or isinstance(value, str):
-        return _json_string(value)
-    if value is None or kind is bool:
-        return json.dumps(value)
-    if kind is int or isinstance(value, int):
-        return str(value)
-    if kind is list or kind is tuple or isinstance(value, list | tuple):
-        return "[" + ",".join(map(to_json, value)) + "]"
-    if kind is dict or isinstance(value, dict):
-        return "{" + ",".join([_json_key(str(k)) + to_json(v) for k, v in value.items()]) + "}"
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
-
-
 UINT32_MAX = 2**32 - 1
+MAX_SAFE_INTEGER = 2**53 - 1
+"""Largest integer a JavaScript client reads exactly; no integer of a request may exceed it."""
+MIN_TEMPERATURE, MAX_TEMPERATURE = 0.01, 100.0
+"""Positive temperatures outside this range overflow or underflow the sampler's float32 scores."""
+MIN_REPETITION_PENALTY, MAX_REPETITION_PENALTY = 0.01, 100.0
+
+
+def _temperature(value: float) -> float:
+    if 0 < value < MIN_TEMPERATURE:
+        raise ValueError(f"must be 0 (greedy) or between {MIN_TEMPERATURE} and {MAX_TEMPERATURE:g}")
+    return value
+
+
+def _temperature_schema(schema: dict[str, Any]) -> None:
+    # The same `anyOf` that zod's union writes into the protocol's JSON Schema.
+    default = schema.get("default", 0)
+    schema.clear()
+    schema.update(
+        anyOf=[
+            {"type": "number", "const": 0},
+            {"type": "number", "minimum": MIN_TEMPERATURE, "maximum": MAX_TEMPERATURE},
+        ],
+        default=default,
+    )
 
 
 class RunRequest(BaseModel):
@@ -92,12 +58,16 @@ class RunRequest(BaseModel):
 
     model: str | None = Field(default=None, min_length=1)
     prompt: str = Field(min_length=1)
-    max_new_tokens: int = Field(default=50, ge=1)
-    temperature: float = Field(default=0.0, ge=0, allow_inf_nan=False)
-    top_k: int = Field(default=50, ge=0)
+    max_new_tokens: int = Field(default=50, ge=1, le=MAX_SAFE_INTEGER)
+    temperature: Annotated[float, AfterValidator(_temperature)] = Field(
+        default=0.0, ge=0, le=MAX_TEMPERATURE, allow_inf_nan=False, json_schema_extra=_temperature_schema
+    )
+    top_k: int = Field(default=50, ge=0, le=MAX_SAFE_INTEGER)
     top_p: float = Field(default=1.0, gt=0, le=1, allow_inf_nan=False)
     min_p: float = Field(default=0.0, ge=0, le=1, allow_inf_nan=False)
-    repetition_penalty: float = Field(default=1.0, gt=0, allow_inf_nan=False)
+    repetition_penalty: float = Field(
+        default=1.0, ge=MIN_REPETITION_PENALTY, le=MAX_REPETITION_PENALTY, allow_inf_nan=False
+    )
     seed: int = Field(default=42, ge=0, le=UINT32_MAX)
     aggregation: Aggregation = "l2"
     top_n: int = Field(default=20, ge=1, le=100)
@@ -121,6 +91,7 @@ class ModelInfo(BaseModel):
     n_params: int
     default: bool
     loaded: bool
+    engine: str | None = None
 
 
 class ModelsResponse(BaseModel):
@@ -172,6 +143,7 @@ class MetaModel(BaseModel):
     n_layers: NonNegInt
     n_heads: NonNegInt
     vocab_size: NonNegInt
+    engine: str | None = None
 
 
 class MetaEvent(BaseModel):
@@ -226,11 +198,6 @@ EVENT_MODELS: dict[str, type[BaseModel]] = {name: model for model, name in EVENT
 
 def event_name(event: Event) -> EventName:
     return EVENT_NAMES[type(event)]
-
-
-def event_data(event: Event) -> str:
-    """The JSON text of an event's `data:` line (compact, UTF-8, no null optional fields)."""
-    return to_json(event.model_dump(exclude_none=True))
 
 
 def parse_event(name: str, data: Any) -> Event:

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from . import engine
+from . import generation
 from .config import Settings
-from .errors import ApiError, from_validation_error
-from .models import ModelCard, ModelError, ModelRegistry
+from .engines import ModelCard, ModelError
+from .errors import ApiError, from_validation_error, show_value
+from .models import ModelRegistry
 from .protocol import (
     DoneEvent,
     EffectiveRequest,
@@ -26,6 +27,20 @@ from .protocol import (
 )
 
 log = logging.getLogger("mav_server.runs")
+
+RETRY_AFTER_SECONDS = 2
+"""What `Retry-After` says when a run is refused for a while (429 at the cap, a model that may load later)."""
+
+
+def unavailable_message(model_id: str) -> str:
+    """What a client is told when a model cannot be described or loaded; the reason is in the server log."""
+    return f"model {model_id} is not available on this server right now; the server log says why"
+
+
+def model_error_message(model_id: str, exc: ModelError) -> str:
+    """`ModelError` messages are written for people (the reason, never a path or exception text); any
+    other failure is only in the log."""
+    return exc.message or unavailable_message(model_id)
 
 
 def parse_request(data: object, settings: Settings) -> RunRequest:
@@ -46,14 +61,23 @@ def parse_request(data: object, settings: Settings) -> RunRequest:
             field="prompt",
         )
     if request.max_new_tokens > settings.max_new_tokens:
-        raise ApiError(
-            400,
-            "invalid_request",
-            f"max_new_tokens must be at most {settings.max_new_tokens} on this server; "
-            f"got {request.max_new_tokens}",
-            field="max_new_tokens",
-        )
+        if "max_new_tokens" in request.model_fields_set:
+            raise ApiError(
+                400,
+                "invalid_request",
+                f"max_new_tokens must be at most {settings.max_new_tokens} on this server; "
+                f"got {request.max_new_tokens}",
+                field="max_new_tokens",
+            )
+        # The protocol's default is more than this server allows: a request that did not ask is capped.
+        request = _with_default_max_new_tokens(request, settings.max_new_tokens)
     return request
+
+
+def _with_default_max_new_tokens(request: RunRequest, value: int) -> RunRequest:
+    """`request` with another `max_new_tokens`, still counted as not named by the client."""
+    fields = {**dict(request), "max_new_tokens": value}
+    return type(request).model_construct(_fields_set=set(request.model_fields_set), **fields)
 
 
 @dataclass(frozen=True)
@@ -73,15 +97,17 @@ def plan_run(registry: ModelRegistry, request: RunRequest) -> RunPlan:
         raise ApiError(
             404,
             "unknown_model",
-            f"model {model_id!r} is not served here; available: {', '.join(registry.ids)}",
+            f"model {show_value(model_id)} is not served here; available: {', '.join(registry.ids)}",
             field="model",
         )
     try:
         card = registry.card(model_id)
         tokenizer = registry.tokenizer(model_id)
     except ModelError as exc:
-        raise ApiError(503, exc.code, exc.message) from None
-    has_template = bool(getattr(tokenizer, "chat_template", None))
+        log.error("model %s cannot be described: %s", model_id, exc.message)
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if exc.retryable else None
+        raise ApiError(503, exc.code, model_error_message(model_id, exc), headers=headers) from None
+    has_template = bool(tokenizer.chat_template)
     chat = has_template if request.chat is None else request.chat
     if chat and not has_template:
         raise ApiError(
@@ -92,16 +118,22 @@ def plan_run(registry: ModelRegistry, request: RunRequest) -> RunPlan:
         )
     if chat:
         text = tokenizer.apply_chat_template(
-            [{"role": "user", "content": request.prompt}], add_generation_prompt=True, tokenize=False
+            [{"role": "user", "content": request.prompt}], add_generation_prompt=True
         )
-        prompt_ids = list(tokenizer(text, add_special_tokens=False)["input_ids"])
+        prompt_ids = tokenizer.encode(text, add_special_tokens=False)
     else:
-        prompt_ids = list(tokenizer(request.prompt)["input_ids"])
+        prompt_ids = tokenizer.encode(request.prompt)
     if not prompt_ids:
         raise ApiError(
             400, "invalid_request", "prompt must produce at least one token; got none", field="prompt"
         )
     context = card.context_length
+    named = "max_new_tokens" in request.model_fields_set
+    if context is not None and not named and len(prompt_ids) < context:
+        # Servers cap what the client left to them: the default shrinks to what the context has room for.
+        room = context - len(prompt_ids)
+        if request.max_new_tokens > room:
+            request = _with_default_max_new_tokens(request, room)
     if context is not None and len(prompt_ids) + request.max_new_tokens > context:
         field = "prompt" if len(prompt_ids) >= context else "max_new_tokens"
         raise ApiError(
@@ -120,10 +152,10 @@ def plan_run(registry: ModelRegistry, request: RunRequest) -> RunPlan:
 def execute_run(
     registry: ModelRegistry,
     plan: RunPlan,
-    emit: engine.Emit,
+    emit: generation.Emit,
     *,
     started: float,
-    cancelled: engine.Cancelled = lambda: False,
+    cancelled: generation.Cancelled = lambda: False,
 ) -> DoneEvent:
     """Emit the whole run. Never raises: failures become an `error` event and `done` with reason error."""
     tokenizer = registry.tokenizer(plan.card.id)
@@ -132,12 +164,7 @@ def execute_run(
             run_id=plan.run_id,
             model=plan.card.meta(),
             prompt_tokens=[
-                TokenInfo(
-                    id=token_id,
-                    text=tokenizer.decode(
-                        [token_id], skip_special_tokens=False, clean_up_tokenization_spaces=False
-                    ),
-                )
+                TokenInfo(id=token_id, text=tokenizer.decode([token_id], skip_special_tokens=False))
                 for token_id in plan.prompt_ids
             ],
             request=plan.request,
@@ -145,21 +172,47 @@ def execute_run(
     )
     try:
         if not registry.is_loaded(plan.card.id):
-            emit(StatusEvent(phase="loading_model", progress=0.0, message=f"Loading {plan.label}"))
-            loaded = registry.get(plan.card.id)
+            report = LoadReport(emit, plan.label)
+            report(0.0)
+            loaded = registry.get(plan.card.id, progress=report)
             emit(StatusEvent(phase="loading_model", progress=1.0, message=f"Loaded {plan.label}"))
         else:
             loaded = registry.get(plan.card.id)
     except Exception as exc:
-        code, message, retryable = "model_unavailable", str(exc), False
+        code, retryable = "model_unavailable", False
         if isinstance(exc, ModelError):
-            code, message, retryable = exc.code, exc.message, exc.retryable
+            code, retryable = exc.code, exc.retryable
         log.exception("run %s: model %s did not load", plan.run_id, plan.card.id)
-        emit(ErrorEvent(code=code, message=message, retryable=retryable))
+        message = model_error_message(plan.card.id, exc) if isinstance(exc, ModelError) else None
+        emit(ErrorEvent(code=code, message=message or unavailable_message(plan.card.id), retryable=retryable))
         done = DoneEvent(reason="error", steps=0, elapsed_ms=round((time.perf_counter() - started) * 1000, 1))
         emit(done)
         return done
-    return engine.generate(loaded, plan.request, plan.prompt_ids, emit, started=started, cancelled=cancelled)
+    return generation.generate(
+        loaded, plan.request, plan.prompt_ids, emit, started=started, cancelled=cancelled
+    )
+
+
+LOAD_REPORT_STEP = 0.05
+"""Loading progress is sent each time it has gone this much further (the protocol promises 10%)."""
+
+
+class LoadReport:
+    """Turns an engine's load progress into `status` events naming the model, one per 5% at most."""
+
+    def __init__(self, emit: generation.Emit, label: str) -> None:
+        self.emit = emit
+        self.label = label
+        self.sent = -1.0
+
+    def __call__(self, fraction: float) -> None:
+        fraction = min(max(fraction, 0.0), 1.0)
+        if fraction >= 1.0 or fraction - self.sent < LOAD_REPORT_STEP:
+            return  # 1.0 is sent once the model is ready, after the engine's last touches
+        self.sent = fraction
+        self.emit(
+            StatusEvent(phase="loading_model", progress=round(fraction, 3), message=f"Loading {self.label}")
+        )
 
 
 class RunLimiter:

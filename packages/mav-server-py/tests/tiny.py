@@ -1,14 +1,14 @@
 """A tiny randomly initialised GPT-2 with a tokenizer made locally: no download, built in a second.
 
-Tests and the benchmark run it through the same registry and engine as real models, which proves the
-GPT-2 code path (the seed project's default architecture) without shipping GPT-2's weights.
+The tests run it through the same registry and torch engine as real models, which proves the
+transformers forward (GPT-2, the seed project's default architecture) without shipping GPT-2's weights.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .models import FactorySource
+from mav_server.engines import ModelSource
 
 TINY_GPT2_ID = "tiny-gpt2"
 
@@ -74,7 +74,7 @@ def build_tiny_gpt2(
     return model, tokenizer
 
 
-def tiny_gpt2_source(model_id: str = TINY_GPT2_ID, **kwargs: Any) -> FactorySource:
-    return FactorySource(
-        model_id, f"Tiny GPT-2 ({model_id}, random weights)", lambda: build_tiny_gpt2(**kwargs)
+def tiny_gpt2_source(model_id: str = TINY_GPT2_ID, **kwargs: Any) -> ModelSource:
+    return ModelSource(
+        model_id, f"Tiny GPT-2 ({model_id}, random weights)", build=lambda: build_tiny_gpt2(**kwargs)
     )

@@ -1,0 +1,60 @@
+// A/B of the render benchmark's page between two checkouts of this repository, in one browser: each
+// round runs the same replay on both builds, alternating which goes first, so that a busy machine slows
+// both alike. For comparing a change before committing it; figures go in the commit body.
+//   node bench/render/ab.mjs /path/to/checkout-a /path/to/checkout-b [--rounds 8]
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { chromium } from 'playwright-core'
+import { chromiumLaunchOptions } from '../../scripts/chromium.mjs'
+import { bundle, percentile, serve } from './run.mjs'
+
+const args = process.argv.slice(2)
+const roots = args.filter((arg) => !arg.startsWith('--') && !/^\d+$/.test(arg))
+const rounds = args.includes('--rounds') ? Number(args[args.indexOf('--rounds') + 1]) : 8
+if (roots.length !== 2) throw new Error('usage: node bench/render/ab.mjs CHECKOUT_A CHECKOUT_B [--rounds N]')
+
+const dirs = roots.map(() => mkdtempSync(join(tmpdir(), 'mav-render-ab-')))
+const servers = []
+const launch = chromiumLaunchOptions()
+const browser = await chromium.launch({
+  ...launch,
+  args: [...launch.args, '--disable-frame-rate-limit', '--disable-gpu-vsync'],
+})
+try {
+  const pages = []
+  for (const [i, root] of roots.entries()) {
+    await bundle(dirs[i], root)
+    const server = await serve(dirs[i])
+    servers.push(server)
+    const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } })
+    await page.goto(`http://127.0.0.1:${server.address().port}/`)
+    await page.waitForFunction(() => document.title === 'ready')
+    pages.push(page)
+  }
+  const runOnce = (page, perFrame) =>
+    page.evaluate(([f]) => window.mavBench.run('container', 2000, 0, 0, f), [perFrame])
+  for (const page of pages) await runOnce(page, 0)
+  const frames = roots.map(() => ({ replay: [], paced: [] }))
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? [0, 1] : [1, 0]
+    for (const kind of ['replay', 'paced']) {
+      for (const i of order) {
+        const result = await runOnce(pages[i], kind === 'paced' ? 10 : 0)
+        frames[i][kind].push(...result.frames)
+      }
+    }
+  }
+  for (const [i, root] of roots.entries()) {
+    const { replay, paced } = frames[i]
+    console.log(
+      `${root}: replay p95 ${percentile(replay, 95).toFixed(1)} ms, median ${percentile(replay, 50).toFixed(1)} ms ` +
+        `(${replay.length} frames); paced p95 ${percentile(paced, 95).toFixed(1)} ms, median ` +
+        `${percentile(paced, 50).toFixed(1)} ms (${paced.length} frames)`,
+    )
+  }
+} finally {
+  await browser.close()
+  for (const server of servers) server.close()
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+}

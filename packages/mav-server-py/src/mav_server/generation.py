@@ -1,0 +1,138 @@
+"""The generation loop: one `step` event per token, whatever engine runs the forward passes.
+
+The engine's decoder feeds the prompt, then each new token, with its KV cache, and returns the newest
+position's logits, hidden states and attention rows: all that openmav's metrics read. The `Drafter`
+decides how many tokens each pass feeds; the `Sampler` chooses each token; `metrics` and `wire` turn
+the position's arrays into the event.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import metrics, wire
+from .detokenize import IncrementalDetokenizer
+from .drafting import Drafter
+from .engines import LoadedModel
+from .protocol import DoneEvent, DoneReason, EffectiveRequest, ErrorEvent, Event, StatusEvent
+from .sampling import Sampler
+
+log = logging.getLogger("mav_server.generation")
+
+Emit = Callable[[Event], None]
+Cancelled = Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class RawStep:
+    """One token's numbers before rounding: what the parity tests compare with openmav."""
+
+    token_id: int
+    logits: np.ndarray
+    """Raw logits for the position that chose the token, shape (vocab,), float32."""
+    activations: np.ndarray
+    attention_entropy: np.ndarray
+
+
+def iter_steps(
+    loaded: LoadedModel, prompt_ids: Sequence[int], sampler: Sampler, aggregation: str, max_new_tokens: int
+) -> Iterator[RawStep]:
+    """Yield one `RawStep` per new token; the forward pass for a step runs only when it is asked for."""
+    decoder = loaded.decoder(len(prompt_ids) + max_new_tokens)
+    drafter = Drafter(decoder, prompt_ids, loaded.draft_cost)
+    for token_id, out in drafter.steps(sampler.choose, max_new_tokens):
+        yield RawStep(
+            token_id,
+            out.logits[0],
+            metrics.layer_activations(out.hidden_states, aggregation),
+            metrics.attention_entropies(out.attentions),
+        )
+
+
+def token_text(loaded: LoadedModel, token_id: int) -> str:
+    """The token alone, decoded (special tokens included), cached per model."""
+    text = loaded.token_texts.get(token_id)
+    if text is None:
+        text = loaded.tokenizer.decode([token_id], skip_special_tokens=False)
+        loaded.token_texts[token_id] = text
+    return text
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    return isinstance(exc, MemoryError) or "out of memory" in str(exc).lower()
+
+
+def generate(
+    loaded: LoadedModel,
+    request: EffectiveRequest,
+    prompt_ids: Sequence[int],
+    emit: Emit,
+    *,
+    started: float,
+    cancelled: Cancelled = lambda: False,
+) -> DoneEvent:
+    """Run one generation, emitting `status`, one `step` per token, then `done` (after `error` on failure).
+
+    `started` is the `time.perf_counter()` of the request; `elapsed_ms` counts from it. `cancelled` is
+    polled before every forward pass, so a reader that went away stops the loop within one step.
+    """
+
+    def elapsed() -> float:
+        return (time.perf_counter() - started) * 1000.0
+
+    def text_of(token_id: int) -> str:
+        return token_text(loaded, token_id)
+
+    steps = 0
+    reason: DoneReason = "max_tokens"
+    emit(StatusEvent(phase="generating", progress=0.0))
+    try:
+        sampler = Sampler(request)
+        detokenizer = IncrementalDetokenizer(loaded.tokenizer, prompt_ids)
+        raw_steps = iter_steps(loaded, prompt_ids, sampler, request.aggregation, request.max_new_tokens)
+        try:
+            while True:
+                if cancelled():
+                    reason = "stopped"
+                    break
+                raw = next(raw_steps, None)
+                if raw is None:
+                    break
+                summary = metrics.summarize_logits(raw.logits, request.top_n)
+                delta = detokenizer.add(raw.token_id)
+                emit(
+                    wire.step_event(
+                        steps,
+                        raw.token_id,
+                        delta,
+                        summary,
+                        raw.activations,
+                        raw.attention_entropy,
+                        elapsed(),
+                        text_of,
+                    )
+                )
+                steps += 1
+                if raw.token_id in loaded.eos_ids:
+                    reason = "eos"
+                    break
+        finally:
+            raw_steps.close()
+    except Exception as exc:
+        log.exception("generation failed after %d steps", steps)
+        emit(
+            ErrorEvent(
+                code="generation_failed",
+                message=f"generation failed at step {steps}; the server log has the details",
+                retryable=_is_out_of_memory(exc),
+            )
+        )
+        reason = "error"
+    done = DoneEvent(reason=reason, steps=steps, elapsed_ms=wire.round_one(elapsed(), wire.MS_DECIMALS))
+    emit(done)
+    return done
