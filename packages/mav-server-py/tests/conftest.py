@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator
 from mav_server.app import create_app
 from mav_server.config import BUNDLED_MODEL_ID, Settings
 from mav_server.engines import ModelSource
+from mav_server.engines.numpy.engine import NumpyModel
 from mav_server.engines.torch import TorchModel
 from mav_server.models import ModelRegistry, source_for
 from mav_server.protocol import Event
@@ -78,6 +79,26 @@ def smol_loading(smol_registry: ModelRegistry) -> tuple[TorchModel, list[float]]
 @pytest.fixture(scope="session")
 def smol(smol_loading: tuple[TorchModel, list[float]]) -> TorchModel:
     return smol_loading[0]
+
+
+@pytest.fixture(scope="session")
+def numpy_registry() -> ModelRegistry:
+    return ModelRegistry([source_for(BUNDLED_MODEL_ID)], engine="numpy")
+
+
+@pytest.fixture(scope="session")
+def numpy_smol_loading(numpy_registry: ModelRegistry) -> tuple[NumpyModel, list[float]]:
+    """The bundled model on the numpy engine, loaded once for the whole session, and the loading
+    progress it reported."""
+    fractions: list[float] = []
+    loaded = numpy_registry.get(BUNDLED_MODEL_ID, progress=fractions.append)
+    assert isinstance(loaded, NumpyModel)
+    return loaded, fractions
+
+
+@pytest.fixture(scope="session")
+def numpy_smol(numpy_smol_loading: tuple[NumpyModel, list[float]]) -> NumpyModel:
+    return numpy_smol_loading[0]
 
 
 class SlowModelHook:

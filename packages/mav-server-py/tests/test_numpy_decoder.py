@@ -18,10 +18,10 @@ import pytest
 import torch
 
 from mav_server.engines import Decoder
-from mav_server.engines.numpy import PROMPT_CHUNK, GgufModel, LlamaWeights, NumpyDecoder
+from mav_server.engines.numpy import PROMPT_CHUNK, NumpyDecoder
 from mav_server.engines.numpy import decoder as numpy_decoder
+from mav_server.engines.numpy.engine import NumpyModel
 from mav_server.engines.torch import TorchModel
-from mav_server.models import find_bundled_gguf
 
 LOGITS_RTOL = 1e-4
 HIDDEN_RTOL = 1e-4
@@ -29,25 +29,17 @@ ATTENTION_ATOL = 1e-4
 STEPS = 32
 
 
-@pytest.fixture(scope="module")
-def numpy_smol() -> tuple[GgufModel, LlamaWeights, list[float]]:
-    """The bundled model through the numpy engine, and the progress its loading reported."""
-    model = GgufModel(find_bundled_gguf())
-    progress: list[float] = []
-    return model, model.load_weights(progress.append), progress
-
-
-def test_loading_reports_progress_at_least_every_tenth(numpy_smol: Any) -> None:
-    _, _, progress = numpy_smol
+def test_loading_reports_progress_at_least_every_tenth(numpy_smol_loading: Any) -> None:
+    _, progress = numpy_smol_loading
     assert progress[-1] == 1.0
     steps = np.diff([0.0, *progress])
     assert (steps > 0).all() and steps.max() <= 0.1, progress
 
 
-def test_weights_equal_transformers_gguf_weights(numpy_smol: Any, smol: TorchModel) -> None:
+def test_weights_equal_transformers_gguf_weights(numpy_smol: NumpyModel, smol: TorchModel) -> None:
     """The same float32 numbers as transformers' GGUF loader (gguf-py de-quantizes for both; q and k
     rows un-permuted the same way)."""
-    _, weights, _ = numpy_smol
+    weights = numpy_smol.weights
     c, hf = weights.config, smol.model
     assert (c.n_layers, c.n_heads, c.n_kv_heads, c.head_dim, c.hidden_size) == (30, 9, 3, 64, 576)
     assert (c.vocab_size, c.tied, c.rope_theta, c.context_length) == (49152, True, 100000.0, 8192)
@@ -92,9 +84,9 @@ PROMPTS = [
 ]
 
 
-def prompt_ids(model: GgufModel, smol: TorchModel, kind: str, text: str) -> list[int]:
+def prompt_ids(numpy_smol: NumpyModel, smol: TorchModel, kind: str, text: str) -> list[int]:
     """The prompt as the server tokenizes it, checked against the torch engine's (transformers')."""
-    ours, theirs = model.tokenizer, smol.tokenizer
+    ours, theirs = numpy_smol.tokenizer, smol.tokenizer
     if kind == "chat":
         messages = [{"role": "user", "content": text}]
         text = ours.apply_chat_template(messages, add_generation_prompt=True)
@@ -127,10 +119,10 @@ def relative_error(ours: np.ndarray, theirs: np.ndarray) -> float:
 
 @pytest.mark.parametrize(("kind", "text"), PROMPTS, ids=[f"{k}-{i}" for i, (k, _) in enumerate(PROMPTS)])
 def test_greedy_tokens_and_outputs_equal_the_torch_decoder(
-    numpy_smol: Any, smol: TorchModel, kind: str, text: str
+    numpy_smol: NumpyModel, smol: TorchModel, kind: str, text: str
 ) -> None:
-    model, weights, _ = numpy_smol
-    prompt = prompt_ids(model, smol, kind, text)
+    weights = numpy_smol.weights
+    prompt = prompt_ids(numpy_smol, smol, kind, text)
     if text is LONG:
         assert len(prompt) > PROMPT_CHUNK  # goes through in chunks
     capacity = len(prompt) + STEPS
@@ -163,8 +155,8 @@ def close(a: Any, b: Any) -> None:
     assert np.abs(a.attentions - b.attentions).max() <= ATTENTION_ATOL
 
 
-def test_keep_two_and_rewind_equal_one_token_at_a_time(numpy_smol: Any) -> None:
-    _, weights, _ = numpy_smol
+def test_keep_two_and_rewind_equal_one_token_at_a_time(numpy_smol: NumpyModel) -> None:
+    weights = numpy_smol.weights
     prompt = np.array([504, 3458, 282, 4649, 314])
     a, b, c = 253, 1345, 30
     both = NumpyDecoder(weights, capacity=16)
@@ -190,8 +182,8 @@ def test_keep_two_and_rewind_equal_one_token_at_a_time(numpy_smol: Any) -> None:
     np.testing.assert_array_equal(after_single.logits, expected.logits)  # the same passes, bit for bit
 
 
-def test_a_long_input_goes_through_in_chunks(numpy_smol: Any, monkeypatch: Any) -> None:
-    _, weights, _ = numpy_smol
+def test_a_long_input_goes_through_in_chunks(numpy_smol: NumpyModel, monkeypatch: Any) -> None:
+    weights = numpy_smol.weights
     prompt = np.array([(37 * i) % 4000 + 30 for i in range(21)])
     whole = NumpyDecoder(weights, capacity=32).forward(prompt, keep=2)
     monkeypatch.setattr(numpy_decoder, "PROMPT_CHUNK", 5)
@@ -209,8 +201,8 @@ def test_a_long_input_goes_through_in_chunks(numpy_smol: Any, monkeypatch: Any) 
         close(ours, theirs)
 
 
-def test_chunks_shrink_late_in_a_long_context(numpy_smol: Any, monkeypatch: Any) -> None:
-    _, weights, _ = numpy_smol
+def test_chunks_shrink_late_in_a_long_context(numpy_smol: NumpyModel, monkeypatch: Any) -> None:
+    weights = numpy_smol.weights
     prompt = np.array([(37 * i) % 4000 + 30 for i in range(30)])
     whole = NumpyDecoder(weights, capacity=32).forward(prompt)
     monkeypatch.setattr(numpy_decoder, "PROMPT_CHUNK", 16)
@@ -228,8 +220,8 @@ def test_chunks_shrink_late_in_a_long_context(numpy_smol: Any, monkeypatch: Any)
     close(chunked, whole[0])
 
 
-def test_bad_calls_raise_value_errors(numpy_smol: Any) -> None:
-    _, weights, _ = numpy_smol
+def test_bad_calls_raise_value_errors(numpy_smol: NumpyModel) -> None:
+    weights = numpy_smol.weights
     decoder = NumpyDecoder(weights, capacity=4)
     with pytest.raises(ValueError, match="holds 4 positions"):
         decoder.forward(np.arange(5))

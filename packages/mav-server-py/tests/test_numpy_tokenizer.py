@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from mav_server.config import BUNDLED_MODEL_ID
-from mav_server.engines.numpy import GgufModel, GgufTokenizer
-from mav_server.models import ModelRegistry, find_bundled_gguf
+from mav_server.engines.numpy import GgufTokenizer
+from mav_server.models import ModelRegistry
 
 TEXTS = [
     "Hello world",
@@ -33,8 +33,10 @@ TEXTS = [
 
 
 @pytest.fixture(scope="module")
-def ours() -> GgufTokenizer:
-    return GgufModel(find_bundled_gguf()).tokenizer
+def ours(numpy_registry: ModelRegistry) -> GgufTokenizer:
+    tokenizer = numpy_registry.tokenizer(BUNDLED_MODEL_ID)  # the numpy engine's, before any weights
+    assert isinstance(tokenizer, GgufTokenizer)
+    return tokenizer
 
 
 @pytest.fixture(scope="module")
