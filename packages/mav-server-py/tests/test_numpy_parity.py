@@ -77,6 +77,7 @@ def test_numpy_metrics_match_openmav(numpy_smol: NumpyModel, smol: TorchModel, a
     """openmav's own path on the numpy engine's tokens: `TransformersBackend.generate` (a full, uncached
     forward of the torch model) then `StateProcessor.next` (its DataConverter calls), as
     tests/test_parity.py holds the torch engine to it."""
+    torch.set_num_threads(1)
     prompt_ids = numpy_smol.tokenizer.encode("The capital of France is")
     request = EffectiveRequest(
         model=numpy_smol.card.id, prompt="x", max_new_tokens=4, aggregation=aggregation
