@@ -1,0 +1,28 @@
+// Runs several mav/1 runs at once with the built @mav/client and prints one JSON line per thing seen:
+// {run, replica} when the response arrives (from the x-mav-replica header), {run, event} per event,
+// then {run, end} or {run, thrown}. Used by test_ray_serve.py to watch runs while a replica dies.
+// Usage: node mav_client_runs.mjs <baseUrl> <JSON array of run requests>
+import { createMavClient } from '../../mav-client/dist/index.js'
+
+const [baseUrl, requestsJson] = process.argv.slice(2)
+const requests = JSON.parse(requestsJson)
+const print = (line) => process.stdout.write(`${JSON.stringify(line)}\n`)
+
+async function one(request, run) {
+  const client = createMavClient({
+    baseUrl,
+    fetch: async (input, init) => {
+      const response = await fetch(input, init)
+      print({ run, status: response.status, replica: response.headers.get('x-mav-replica') })
+      return response
+    },
+  })
+  try {
+    for await (const event of client.run(request)) print({ run, event })
+    print({ run, end: true })
+  } catch (error) {
+    print({ run, thrown: `${error?.name}: ${error?.message}` })
+  }
+}
+
+await Promise.all(requests.map(one))

@@ -1,0 +1,287 @@
+"""The app on Ray Serve, on a local Ray cluster on loopback: two replicas of the bundled model behind
+Serve's HTTP proxy. Runs spread over both and stream intact, a client disconnect stops generation in its
+replica, and a replica killed mid-run ends only its own streams (a retryable error in @mav/client) while
+Serve replaces it. Every port Ray opens is a free one; the cluster is shut down in every outcome."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import secrets
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+try:
+    import ray
+    import ray._private.parameter as ray_parameter
+    from ray import serve
+    from ray.serve.schema import ServeDeploySchema
+except ImportError:  # pragma: no cover - the test command installs the extra
+    pytest.fail("these tests need the ray extra: run `npm run setup` (pip install -e '.[ray]')")
+
+from mav_server.ray_serve import DEPLOYMENT_NAME, REPLICA_HEADER, ServeArgs, build_app
+from mav_server.sse import iter_sse
+
+APP = "mav"
+RUNS_PER_REPLICA = 2
+TIMEOUT = httpx.Timeout(60.0)
+CLIENT_SCRIPT = Path(__file__).with_name("mav_client_runs.mjs")
+SERVE_CONFIG = Path(__file__).resolve().parents[1] / "serve" / "mav.yaml"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Cluster:
+    url: str
+    started: float
+    replicas: set[str] = field(default_factory=set)
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    def running_replicas(self) -> int:
+        status = serve.status().applications[APP].deployments[DEPLOYMENT_NAME]
+        return status.replica_states.get("RUNNING", 0)
+
+
+def start_ray(temp_dir: Path) -> None:
+    # ray.init has no argument for the dashboard agent's port, whose default is a fixed one; 0 = free.
+    make_params = ray_parameter.RayParams
+
+    def params(*args: Any, **kwargs: Any) -> Any:
+        return make_params(*args, **{**kwargs, "dashboard_agent_listen_port": 0})
+
+    ray_parameter.RayParams = params  # type: ignore[misc]
+    try:
+        ray.init(
+            _temp_dir=str(temp_dir),
+            _node_ip_address="127.0.0.1",
+            include_dashboard=False,
+            num_cpus=2,
+            log_to_driver=False,
+            configure_logging=False,
+        )
+    finally:
+        ray_parameter.RayParams = make_params  # type: ignore[misc]
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    started = time.monotonic()
+    # Ray turns token auth on for a new local cluster; this gives it a token of its own in the
+    # environment, which the replicas inherit (it would otherwise write one to ~/.ray/auth_token).
+    saved = {name: os.environ.get(name) for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")}
+    os.environ.pop("RAY_AUTH_MODE", None)
+    os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
+    temp_dir = Path(f"/tmp/mav-ray-{os.getpid()}-{secrets.token_hex(3)}")  # short: Ray's socket paths
+    try:
+        start_ray(temp_dir)
+        port = free_port()
+        serve.start(http_options={"host": "127.0.0.1", "port": port})
+        args = ServeArgs(num_replicas=2, runs_per_replica=RUNS_PER_REPLICA)
+        serve.run(build_app(args), name=APP, route_prefix="/")
+        figures = {"cluster_ready_s": round(time.monotonic() - started, 1)}
+        yield Cluster(f"http://127.0.0.1:{port}/api", started, figures=figures)
+    finally:
+        try:
+            if ray.is_initialized():
+                serve.shutdown()
+        finally:
+            ray.shutdown()
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+            shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+@dataclass
+class StreamResult:
+    status: int
+    replica: str | None
+    events: list[tuple[str, dict[str, Any]]]
+
+
+def stream_run(url: str, body: dict[str, Any]) -> StreamResult:
+    with httpx.stream("POST", f"{url}/run", json=body, timeout=TIMEOUT) as response:
+        text = response.read().decode("utf-8")
+        replica = response.headers.get(REPLICA_HEADER)
+        if response.status_code != 200:
+            return StreamResult(response.status_code, replica, [("http", {"body": text})])
+    return StreamResult(200, replica, [(m.event, json.loads(m.data)) for m in iter_sse(text)])
+
+
+def assert_intact(result: StreamResult, validate: Callable[[str, Any], None], max_new_tokens: int) -> None:
+    """Every event matches the schema; meta first, steps 0..n-1 in order, done last."""
+    assert result.status == 200, result.events
+    names = [name for name, _ in result.events]
+    assert names[0] == "meta" and names[-1] == "done", names
+    for name, data in result.events:
+        validate(f"{name}_event", data)
+    steps = [data["step"] for name, data in result.events if name == "step"]
+    assert steps == list(range(len(steps))) and 1 <= len(steps) <= max_new_tokens
+    assert result.events[-1][1]["steps"] == len(steps)
+    assert result.events[-1][1]["reason"] in ("max_tokens", "eos")
+
+
+def concurrent_runs(url: str, bodies: list[dict[str, Any]]) -> list[StreamResult]:
+    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+        return list(pool.map(lambda body: stream_run(url, body), bodies))
+
+
+def test_serve_config_file_builds_the_app() -> None:
+
+    config = ServeDeploySchema.model_validate(yaml.safe_load(SERVE_CONFIG.read_text(encoding="utf-8")))
+    (application,) = config.applications
+    assert application.import_path == "mav_server.ray_serve:build_app"
+    args = ServeArgs.model_validate(application.args)
+    options = args.deployment_options()
+    assert options["max_ongoing_requests"] == options["autoscaling_config"]["target_ongoing_requests"]
+    assert options["ray_actor_options"]["num_gpus"] == 1
+    build_app(application.args)
+
+
+def test_runs_spread_over_both_replicas_and_stream_intact(cluster: Cluster, validate: Any) -> None:
+    body = {"prompt": "Name three colours.", "max_new_tokens": 12, "top_n": 5}
+    results = concurrent_runs(cluster.url, [body] * (2 * RUNS_PER_REPLICA))
+    for result in results:
+        assert_intact(result, validate, 12)
+    per_replica = Counter(result.replica for result in results)
+    assert len(per_replica) == 2 and None not in per_replica, per_replica
+    cluster.replicas = set(per_replica)
+    cluster.figures["runs_per_replica"] = sorted(per_replica.values())
+
+
+def test_disconnect_stops_generation_in_its_replica(cluster: Cluster) -> None:
+    body = {"prompt": "Tell me a long story.", "max_new_tokens": 400}
+    with httpx.stream("POST", f"{cluster.url}/run", json=body, timeout=TIMEOUT) as response:
+        replica = response.headers[REPLICA_HEADER]
+        steps = 0
+        for chunk in response.iter_text():
+            steps += chunk.count("event: step")
+            if steps >= 2:
+                break
+    closed = time.monotonic()
+    while True:
+        # /health answers from whichever replica Serve picks; the header says which one that was.
+        health = httpx.get(f"{cluster.url}/health", timeout=TIMEOUT)
+        if health.headers[REPLICA_HEADER] == replica and health.json()["active_runs"] == 0:
+            break
+        assert time.monotonic() - closed < 10, "the replica kept generating after the client left"
+        time.sleep(0.05)
+    cluster.figures["disconnect_to_idle_s"] = round(time.monotonic() - closed, 2)
+
+
+def test_killed_replica_loses_only_its_runs_and_is_replaced(cluster: Cluster, validate: Any) -> None:
+    assert len(cluster.replicas) == 2, "needs the replicas seen by the spread test"
+    tokens = 48
+    requests = [{"prompt": f"Count to fifty, run {i}.", "max_new_tokens": tokens} for i in range(4)]
+    client = subprocess.Popen(
+        ["node", str(CLIENT_SCRIPT), cluster.url, json.dumps(requests)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        assert client.stdout is not None
+        for line in client.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    replica_of: dict[int, str] = {}
+    events: dict[int, list[dict[str, Any]]] = {i: [] for i in range(len(requests))}
+    ends: dict[int, str] = {}
+    victim: str | None = None
+    streaming_on_victim: list[int] = []
+    killed_at = 0.0
+    try:
+        deadline = time.monotonic() + 90
+        while (line := lines.get(timeout=max(0.1, deadline - time.monotonic()))) is not None:
+            item = json.loads(line)
+            run = item["run"]
+            if "replica" in item:
+                assert item["status"] == 200, item
+                replica_of[run] = item["replica"]
+            elif "event" in item:
+                events[run].append(item["event"])
+            else:
+                ends[run] = "thrown: " + item["thrown"] if "thrown" in item else "end"
+            steps = {r: sum(e["type"] == "step" for e in evs) for r, evs in events.items()}
+            if victim is None and len(set(replica_of.values())) == 2 and len(replica_of) == len(requests):
+                # Kill the replica of the first run two steps in, while all four are streaming.
+                leader = next((r for r in replica_of if steps[r] >= 2), None)
+                if leader is not None and all(steps[r] < tokens for r in replica_of):
+                    victim = replica_of[leader]
+                    actor = ray.get_actor(f"SERVE_REPLICA::{APP}#{DEPLOYMENT_NAME}#{victim}", namespace="serve")
+                    ray.kill(actor)
+                    killed_at = time.monotonic()
+                    streaming_on_victim = [r for r, rep in replica_of.items() if rep == victim]
+    finally:
+        if client.poll() is None:
+            client.kill()
+        client.wait(timeout=10)
+    assert victim is not None, f"never saw all runs streaming on both replicas: {replica_of}"
+    assert client.returncode == 0 and len(ends) == len(requests), ends
+
+    lost, finished = [], []
+    for run, evs in events.items():
+        assert ends[run] == "end", f"run {run}: the client threw instead of yielding an error: {ends[run]}"
+        types = [e["type"] for e in evs]
+        if replica_of[run] == victim:
+            # The stream was cut: no done, and the client's last word is a retryable error.
+            assert "done" not in types and types[-1] == "error", types
+            assert evs[-1]["retryable"] is True and evs[-1]["code"] in ("network_error", "incomplete_stream")
+            lost.append(run)
+        else:
+            assert types[-1] == "done" and types.count("step") == evs[-1]["steps"], types
+            finished.append(run)
+        steps = [e["step"] for e in evs if e["type"] == "step"]
+        assert steps == list(range(len(steps)))
+    assert sorted(lost) == sorted(streaming_on_victim) and len(finished) == len(requests) - len(lost)
+
+    # New runs right after the kill: the surviving replica serves them while the new one loads.
+    survivor = (cluster.replicas - {victim}).pop()
+    body = {"prompt": "Say hello.", "max_new_tokens": 6}
+    for result in concurrent_runs(cluster.url, [body] * RUNS_PER_REPLICA):
+        assert_intact(result, validate, 6)
+        assert result.replica == survivor
+
+    # Serve starts a replacement; once it runs, new runs reach it too.
+    while cluster.running_replicas() < 2:
+        assert time.monotonic() - killed_at < 90, "Serve did not replace the killed replica"
+        time.sleep(0.5)
+    replaced_after = time.monotonic() - killed_at
+    results = concurrent_runs(cluster.url, [body] * (2 * RUNS_PER_REPLICA))
+    for result in results:
+        assert_intact(result, validate, 6)
+    new = {result.replica for result in results} - cluster.replicas
+    assert len(new) == 1, [result.replica for result in results]
+
+    cluster.figures.update(
+        runs_on_killed_replica=len(streaming_on_victim),
+        runs_lost=len(lost),
+        runs_finished_on_survivor=len(finished),
+        replacement_running_after_s=round(replaced_after, 1),
+        test_wall_s=round(time.monotonic() - cluster.started, 1),
+    )
+    print(f"\nray serve figures: {json.dumps(cluster.figures)}")
