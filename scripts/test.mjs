@@ -35,8 +35,14 @@ const checks = [
   [
     'Python tests (pytest, real model)',
     '.venv/bin/pytest',
-    ['packages/mav-server-py/tests', '-q'],
+    ['packages/mav-server-py/tests', '-q', '--ignore=packages/mav-server-py/tests/test_ray_serve.py'],
     () => exists('packages/mav-server-py/tests'),
+  ],
+  [
+    'Ray Serve: two replicas on a local cluster (pytest)',
+    '.venv/bin/pytest',
+    ['packages/mav-server-py/tests/test_ray_serve.py', '-q', '-s'],
+    () => exists('packages/mav-server-py/tests/test_ray_serve.py'),
   ],
   ['browser tests (Chromium)', ...pnpmAll('test:browser')],
   ['Storybook build', ...pnpmAll('storybook:build')],
