@@ -39,6 +39,8 @@ from mav_server.ray_serve import DEPLOYMENT_NAME, REPLICA_HEADER, ServeArgs, bui
 from mav_server.sse import iter_sse
 
 RUNS_PER_REPLICA = 2
+# The cluster's start (two model loads) counts towards the first test; a shared, loaded machine is slow.
+pytestmark = pytest.mark.timeout(480)
 TIMEOUT = httpx.Timeout(60.0)
 CLIENT_SCRIPT = Path(__file__).with_name("mav_client_runs.mjs")
 SERVE_CONFIG = Path(__file__).resolve().parents[1] / "serve" / "mav.yaml"
