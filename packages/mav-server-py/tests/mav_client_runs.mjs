@@ -1,6 +1,7 @@
 // Runs several mav/1 runs at once with the built @mav/client and prints one JSON line per thing seen:
 // {run, replica} when the response arrives (from the x-mav-replica header), {run, event} per event,
-// then {run, end} or {run, thrown}. Used by test_ray_serve.py to watch runs while a replica dies.
+// then {run, end} or {run, thrown: {name, message, status?, code?, retryAfter?}}. Used by
+// test_ray_serve.py to watch runs through Serve's proxy while it refuses some and a replica dies.
 // Usage: node mav_client_runs.mjs <baseUrl> <JSON array of run requests>
 import { createMavClient } from '../../mav-client/dist/index.js'
 
@@ -21,7 +22,8 @@ async function one(request, run) {
     for await (const event of client.run(request)) print({ run, event })
     print({ run, end: true })
   } catch (error) {
-    print({ run, thrown: `${error?.name}: ${error?.message}` })
+    const { name, message, status, code, retryAfter } = error
+    print({ run, thrown: { name, message, status, code, retryAfter } })
   }
 }
 
