@@ -133,10 +133,12 @@ def stream_run(url: str, body: dict[str, Any]) -> StreamResult:
 
 
 def assert_intact(result: StreamResult, validate: Callable[[str, Any], None], max_new_tokens: int) -> None:
-    """Every event matches the schema; meta first, steps 0..n-1 in order, done last."""
+    """Every event matches the schema; meta first, steps 0..n-1 in order, done last; and no
+    `loading_model` status, since a replica loads its model before Serve routes to it."""
     assert result.status == 200, result.events
     names = [name for name, _ in result.events]
     assert names[0] == "meta" and names[-1] == "done", names
+    assert all(data.get("phase") != "loading_model" for name, data in result.events if name == "status")
     for name, data in result.events:
         validate(f"{name}_event", data)
     steps = [data["step"] for name, data in result.events if name == "step"]
