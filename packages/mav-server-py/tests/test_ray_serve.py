@@ -119,7 +119,6 @@ class StreamResult:
     status: int
     replica: str | None
     events: list[tuple[str, dict[str, Any]]]
-    retry_after: str | None = None
 
 
 def stream_run(url: str, body: dict[str, Any]) -> StreamResult:
@@ -127,8 +126,7 @@ def stream_run(url: str, body: dict[str, Any]) -> StreamResult:
         text = response.read().decode("utf-8")
         replica = response.headers.get(REPLICA_HEADER)
         if response.status_code != 200:
-            retry_after = response.headers.get("retry-after")
-            return StreamResult(response.status_code, replica, [("http", {"body": text})], retry_after)
+            return StreamResult(response.status_code, replica, [("http", {"body": text})])
     return StreamResult(200, replica, [(m.event, json.loads(m.data)) for m in iter_sse(text)])
 
 
