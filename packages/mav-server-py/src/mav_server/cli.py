@@ -24,7 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mav-server",
         description="Stream a language model's internals (protocol mav/1) to MAV web components.",
-        epilog="Other settings come from MAV_* environment variables (see the package README).",
+        epilog="Other settings come from MAV_* environment variables (see the package README). "
+        "`mav-server ray --help`: several replicas on Ray Serve.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
@@ -60,6 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["ray"]:
+        from .ray_cli import main as ray_main
+
+        return ray_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         settings = settings_from_env()
