@@ -22,6 +22,7 @@ from .config import Settings, settings_from_env
 from .errors import ApiError, parse_json
 from .models import ModelRegistry
 from .protocol import HealthResponse, ModelsResponse
+from .recordings import RecordingSettings, RecordingStore, recordings_router
 from .runs import RunLimiter, execute_run, parse_request, plan_run
 from .streaming import EventStreamResponse
 
@@ -34,9 +35,14 @@ def _error_response(error: ApiError) -> JSONResponse:
     return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
 
 
-def create_app(settings: Settings | None = None, registry: ModelRegistry | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    registry: ModelRegistry | None = None,
+    recordings: RecordingStore | None = None,
+) -> FastAPI:
     """The ASGI app. Without arguments, settings come from `MAV_*` variables and the registry from them."""
     settings = settings or settings_from_env()
+    recordings = recordings or RecordingStore(RecordingSettings.from_env())
     registry = registry or ModelRegistry.from_settings(settings)
     limit = settings.max_concurrent_runs or (2 if registry.device.type == "cpu" else 4)
     limiter = RunLimiter(limit)
@@ -69,9 +75,15 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),
-            allow_methods=["GET", "POST", "OPTIONS"],
-            allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
-            expose_headers=["Retry-After"],
+            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "Content-Encoding",
+                "Last-Event-ID",
+                "Mav-Delete-Token",
+            ],
+            expose_headers=["Retry-After", "Location"],
             max_age=600,
         )
 
@@ -168,6 +180,8 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
             )
         data = parse_json(params, field="params")
         return await start_run(request, data, started)
+
+    app.include_router(recordings_router(recordings, require_token=require_token), prefix=base)
 
     return app
 
