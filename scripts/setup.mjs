@@ -3,7 +3,7 @@
 // and the bundled model, the built packages, and (with --browser) Debian's Chromium. Each step is skipped
 // when it is already done, so running it again is cheap.
 import { createHash } from 'node:crypto'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { env, exists, log, must, output, root } from './lib.mjs'
 
@@ -102,6 +102,13 @@ async function postgresql() {
 async function build() {
   log('building @mav/client and @mav/react')
   await must('pnpm', ['--filter', './packages/*', '--workspace-concurrency=1', 'run', '--if-present', 'build'])
+  // mav_server.notebook shows recordings with @mav/react's standalone player: the package (and its
+  // wheel) carries a copy of the built page.
+  const player = join(root, 'packages/mav-react/dist/player/mav-player.html')
+  if (existsSync(player) && exists('packages/mav-server-py/src/mav_server')) {
+    mkdirSync(join(root, 'packages/mav-server-py/src/mav_server/player'), { recursive: true })
+    copyFileSync(player, join(root, 'packages/mav-server-py/src/mav_server/player/mav-player.html'))
+  }
 }
 
 /** Everything, in order. `browser` adds what only the tests need: Chromium and PostgreSQL. */

@@ -6,7 +6,8 @@ import os
 # must be set before transformers is first imported. Deployments that may download set it to 0.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from .notebook import recording_text, show, stream, to_html
 from .protocol import PROTOCOL
 
 __version__ = "0.1.0"
-__all__ = ["PROTOCOL", "__version__"]
+__all__ = ["PROTOCOL", "__version__", "recording_text", "show", "stream", "to_html"]
