@@ -47,4 +47,9 @@ export const goals = {
     text: '<= 12 KB gzip',
     check: (f) => verdict(f.bundle_gzip_bytes_client <= 12 * 1024, `${fmt(f.bundle_gzip_bytes_client / 1024, 1)} KB`),
   },
+  standalone_html_bytes: {
+    needs: ['standalone_html_bytes'],
+    text: '<= 400 KB without data (one file that plays a recording offline)',
+    check: (f) => verdict(f.standalone_html_bytes <= 400 * 1024, `${fmt(f.standalone_html_bytes / 1024, 1)} KB`),
+  },
 }
