@@ -352,8 +352,9 @@ describe('examples/next-app end to end (real backend, bundled model, Chromium)',
     const bySrc = await openEmbed(`src=${encodeURIComponent(`${appUrl}/api/recordings/${sharedId}`)}`)
     await bySrc.getByRole('region', { name: 'Attention entropy', exact: true }).waitFor({ timeout: 30_000 })
     const missing = await openEmbed('r=AAAAAAAAAAAAAAAAAAAAAA')
-    await missing.getByRole('alert').waitFor({ timeout: 30_000 })
-    assert.match(await missing.getByRole('alert').textContent(), /Cannot show this recording/)
+    const problem = missing.locator('.demo-embed-problem[role="alert"]')
+    await problem.waitFor({ timeout: 30_000 })
+    assert.match(await problem.textContent(), /Cannot show this recording\. It does not exist/)
   })
 
   test('a hostile recording stays text in the app: opened, shared and embedded', async () => {

@@ -1,6 +1,6 @@
 'use client'
 
-import type { MavEvent, MavScale } from '@mav/client'
+import { type MavEvent, MavHttpError, type MavScale } from '@mav/client'
 import { MAVContainer, type MavPanelName } from '@mav/react'
 import { useSearchParams } from 'next/navigation'
 import { useEffect, useMemo, useState } from 'react'
@@ -41,6 +41,10 @@ export function Embed() {
       })
       .catch((error) => {
         if (controller.signal.aborted) return
+        if (error instanceof MavHttpError && error.status === 404) {
+          setProblem('It does not exist (deleted, or expired).')
+          return
+        }
         const friendly = describeError(error)
         setProblem(`${friendly.title}: ${friendly.detail}`)
       })
