@@ -496,3 +496,46 @@ def test_the_validator_agrees_with_the_json_schema(validate: Any) -> None:
     for header_change, accepted in [({}, True), ({"events": "x"}, False), ({"created_at": 5}, False)]:
         value = {**header, **header_change}
         assert _schema_accepts(validate, "recording_header", value) == accepted
+
+
+def test_settings_from_the_environment(tmp_path: Path) -> None:
+    from mav_server.config import ConfigError
+    from mav_server.recordings.store import database_url
+
+    env = {
+        "MAV_RECORDINGS_DB": str(tmp_path / "r.db"),
+        "MAV_MAX_RECORDING_BYTES": "2048",
+        "MAV_RECORDINGS_PER_HOUR": "0",
+        "MAV_RECORDINGS_MAX_TOTAL_BYTES": "0",
+        "MAV_RECORDINGS_TTL_DAYS": "7.5",
+    }
+    settings = RecordingSettings.from_env(env)
+    assert (settings.max_recording_bytes, settings.saves_per_hour, settings.max_total_bytes) == (2048, 0, 0)
+    assert settings.ttl_days == 7.5 and database_url(settings) == f"sqlite:///{tmp_path / 'r.db'}"
+    assert RecordingSettings.from_env({"XDG_DATA_HOME": str(tmp_path)}).sqlite_path == (
+        tmp_path / "mav-server" / "recordings.sqlite3"
+    )
+    postgres = RecordingSettings.from_env({"MAV_DATABASE_URL": "postgres://u:p@db.example:5432/mav"})
+    assert database_url(postgres) == "postgresql+psycopg://u:p@db.example:5432/mav"
+    assert RecordingSettings.from_env({"MAV_RECORDINGS": "0"}).enabled is False
+    for name, value, says in [
+        ("MAV_MAX_RECORDING_BYTES", "lots", "integer"),
+        ("MAV_MAX_RECORDING_BYTES", "10", "at least 1024"),
+        ("MAV_RECORDINGS_PER_HOUR", "-1", "0 or more"),
+        ("MAV_RECORDINGS_TTL_DAYS", "0", "more than 0"),
+    ]:
+        with pytest.raises(ConfigError, match=says):
+            RecordingSettings.from_env({name: value})
+
+
+def test_recordings_can_be_turned_off(tiny_registry: ModelRegistry, tmp_path: Path) -> None:
+    from mav_server.app import create_app
+
+    store = RecordingStore(RecordingSettings(sqlite_path=tmp_path / "r.db", enabled=False))
+    server = LiveServer(create_app(Settings(models=("tiny-gpt2",)), tiny_registry, recordings=store)).start()
+    try:
+        response = httpx.post(f"{server.url}/api/recordings", content=RECORDING.read_bytes(), timeout=30)
+        assert response.status_code == 404 and "MAV_RECORDINGS=0" in error_of(response)["message"]
+        assert not (tmp_path / "r.db").exists(), "no database is made"
+    finally:
+        server.stop()

@@ -8,6 +8,7 @@ import logging
 import sys
 
 from .config import DEVICES, DTYPES, ConfigError, settings_from_env
+from .recordings import RecordingSettings, RecordingStore
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.preload:
             overrides["preload"] = True
         settings = dataclasses.replace(settings, **overrides).validate()  # type: ignore[arg-type]
+        recordings = RecordingStore(RecordingSettings.from_env())
     except ConfigError as exc:
         print(f"mav-server: {exc}", file=sys.stderr)
         return 2
@@ -62,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     from .app import create_app
 
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    app = create_app(settings)
+    app = create_app(settings, recordings=recordings)
     models = ", ".join(settings.models)
     print(f"mav-server: http://{args.host}:{args.port}{settings.base_path} (models: {models})")
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
