@@ -8,6 +8,7 @@ import gzip
 import itertools
 import json
 import os
+import signal
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -47,12 +48,19 @@ def postgres_url() -> Iterator[str]:
         server = ThrowawayPostgres()
     except RuntimeError as exc:
         pytest.fail(str(exc))
-    atexit.register(server.stop)  # also when the session is interrupted
+    # Stopped in every outcome: on the way out of the session, at exit, and on SIGTERM (made an exit).
+    atexit.register(server.stop)
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         server.start()
         yield server.url
     finally:
         server.stop()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_sigterm(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 _databases = itertools.count()

@@ -87,7 +87,9 @@ def _text_of(recording: Recording) -> str:
     if isinstance(recording, bytes):
         return recording.decode("utf-8")
     if isinstance(recording, str):
-        if "\n" not in recording and recording.endswith(".jsonl"):
+        # One line that names a file is a path; a recording has at least two lines.
+        one_line = "\n" not in recording.strip() and len(recording) < 4096
+        if one_line and (recording.endswith(".jsonl") or Path(recording).is_file()):
             return Path(recording).read_text(encoding="utf-8")
         return recording
     if isinstance(recording, os.PathLike):

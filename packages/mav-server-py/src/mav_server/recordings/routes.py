@@ -101,8 +101,11 @@ def recordings_router(store: RecordingStore, *, require_token: Callable[[Request
     router = APIRouter(lifespan=lifespan)
 
     def storage_unavailable(exc: Exception) -> ApiError:
+        # The cause goes to the log only: it can name the database's host.
         log.exception("the recordings database failed")
-        return ApiError(503, "storage_unavailable", f"the recordings database is unavailable: {exc}")
+        return ApiError(
+            503, "storage_unavailable", "the recordings database is unavailable; the server log says why"
+        )
 
     async def call(function: Callable[..., Any], *args: Any) -> Any:
         try:
