@@ -44,7 +44,10 @@ async function open(file, { deviceScaleFactor = 1 } = {}) {
 }
 
 function mavHtml(...args) {
-  return execFileSync(process.execPath, [join(PACKAGE, 'dist/cli.js'), ...args], { encoding: 'utf8' })
+  return execFileSync(process.execPath, [join(PACKAGE, 'dist/cli.js'), ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
 }
 
 /** What the hostile recording must look like wherever it is shown: text, nothing run, nothing added. */
