@@ -18,6 +18,7 @@ from .config import (
     is_loopback,
     settings_from_env,
 )
+from .recordings import RecordingSettings, RecordingStore
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             # Only pages of this machine can reach it; a DNS-rebound name must not.
             overrides["allowed_hosts"] = LOOPBACK_HOSTS
         settings = dataclasses.replace(settings, **overrides).validate()  # type: ignore[arg-type]
+        recordings = RecordingStore(RecordingSettings.from_env())
     except ConfigError as exc:
         print(f"mav-server: {exc}", file=sys.stderr)
         return 2
@@ -94,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     from .app import create_app
 
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    app = create_app(settings)
+    app = create_app(settings, recordings=recordings)
     models = ", ".join(settings.models)
     print(f"mav-server: http://{args.host}:{args.port}{settings.base_path} (models: {models})")
     serve(app, settings, host=args.host, port=args.port, log_level=args.log_level)
