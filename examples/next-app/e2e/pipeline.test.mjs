@@ -24,6 +24,7 @@ import {
   waitForHttp,
 } from '../scripts/lib/processes.mjs'
 
+const HOSTILE = join(APP_DIR, '../../fixtures/recordings/hostile.mavrec.jsonl')
 const N_LAYERS = 30
 const MIN_TOKENS = 8
 const SCREENSHOTS = join(APP_DIR, 'e2e/screenshots')
@@ -41,12 +42,14 @@ let page
 let workDir
 let recordingPath
 let recordedSteps = 0
+let sharedLink
+let sharedId
 
 const health = async () => (await fetch(`${backendUrl}/api/health`, { signal: AbortSignal.timeout(5000) })).json()
 
 /** The values printed in a panel's layer rows, as numbers. */
-async function layerValues(name) {
-  const region = page.getByRole('region', { name, exact: true })
+async function layerValues(name, where = page) {
+  const region = where.getByRole('region', { name, exact: true })
   return region.locator('li[data-layer]').evaluateAll((rows) =>
     rows.map((row) => ({
       layer: Number(row.getAttribute('data-layer')),
@@ -56,8 +59,8 @@ async function layerValues(name) {
 }
 
 /** Checks that every panel shows data for the model's 30 layers; returns what it read. */
-async function assertPanelsShowLayers() {
-  const activations = await layerValues('MLP activations')
+async function assertPanelsShowLayers(where = page) {
+  const activations = await layerValues('MLP activations', where)
   assert.equal(activations.length, N_LAYERS + 1, 'MLP activations: one row for the embeddings and one per layer')
   assert.deepEqual(
     activations.map((row) => row.layer),
@@ -66,19 +69,19 @@ async function assertPanelsShowLayers() {
   for (const row of activations)
     assert.ok(Number.isFinite(row.value), `MLP activation of layer ${row.layer} is a number`)
 
-  const entropy = await layerValues('Attention entropy')
+  const entropy = await layerValues('Attention entropy', where)
   assert.equal(entropy.length, N_LAYERS, 'Attention entropy: one row per layer')
   for (const row of entropy) {
     assert.ok(Number.isFinite(row.value) && row.value >= 0, `entropy of layer ${row.layer} is a number >= 0`)
   }
 
-  const text = await page.getByRole('region', { name: 'Generated text', exact: true }).textContent()
+  const text = await where.getByRole('region', { name: 'Generated text', exact: true }).textContent()
   assert.ok(text.replace('Generated text', '').trim().length > 0, 'Generated text shows text')
 
-  const predictions = page.getByRole('region', { name: 'Top predictions', exact: true })
+  const predictions = where.getByRole('region', { name: 'Top predictions', exact: true })
   assert.match(await predictions.textContent(), /\d+(\.\d+)?\s*%/, 'Top predictions shows probabilities')
 
-  const distribution = page.getByRole('region', { name: 'Output distribution', exact: true })
+  const distribution = where.getByRole('region', { name: 'Output distribution', exact: true })
   assert.equal(await distribution.getAttribute('data-state'), 'ready', 'Output distribution has data')
   assert.match(await distribution.textContent(), /entropy/i, 'Output distribution shows the entropy')
   assert.ok((await distribution.locator('canvas').count()) > 0, 'Output distribution draws its chart')
@@ -99,6 +102,13 @@ async function waitForNoActiveRun(t, what, timeoutMs = 15_000) {
   }
   assert.equal(active, 0, `backend /health active_runs ${timeoutMs / 1000} s after ${what}`)
   t.diagnostic(`active_runs was 0 ${Date.now() - started} ms after ${what}`)
+}
+
+/** Opens `/embed?<query>` in an iframe of a blank page, as a blog would; returns the iframe's frame. */
+async function openEmbed(query) {
+  const host = await page.context().newPage()
+  await host.setContent(`<iframe src="${appUrl}/embed?${query}" style="width:1000px;height:800px;border:0"></iframe>`)
+  return (await host.waitForSelector('iframe')).contentFrame()
 }
 
 // The page's error banner (Next.js adds a route announcer that is an alert too).
@@ -122,7 +132,10 @@ describe('examples/next-app end to end (real backend, bundled model, Chromium)',
     appUrl = `http://127.0.0.1:${appPort}`
     // The backend loads its model while the example builds (only when there is no build yet).
     // One run at a time, so the test can make the backend busy with a single extra stream.
-    backend = startBackend(backendPort, { extraArgs: ['--max-concurrent-runs', '1'] })
+    backend = startBackend(backendPort, {
+      extraArgs: ['--max-concurrent-runs', '1'],
+      env: { MAV_RECORDINGS_DB: join(workDir, 'recordings.sqlite3') },
+    })
     if (!hasProductionBuild()) await run(NEXT_BIN, ['build'])
     app = startApp(appPort, backendUrl)
     await Promise.all([
@@ -261,6 +274,134 @@ describe('examples/next-app end to end (real backend, bundled model, Chromium)',
       assert.equal(step.attention_entropy.length, N_LAYERS)
     }
     assert.ok((await stat(recordingPath)).size > 0)
+  })
+
+  test('Share saves the run and shows a link; this browser keeps it with its delete token', async () => {
+    await page.getByRole('button', { name: 'Share', exact: true }).click()
+    const link = page.getByLabel('Share link')
+    await link.waitFor({ timeout: 20_000 })
+    sharedLink = await link.inputValue()
+    assert.match(sharedLink, /\/r\/[A-Za-z0-9_-]{22}$/)
+    assert.ok(sharedLink.startsWith(`${appUrl}/r/`))
+    sharedId = sharedLink.split('/r/')[1]
+    const kept = await page.evaluate(() => JSON.parse(localStorage.getItem('mav.sharedRuns.v1') ?? '[]'))
+    assert.equal(kept[0].id, sharedId)
+    assert.ok(kept[0].deleteToken.length >= 43, 'the delete token is kept')
+    const stored = await (await fetch(`${backendUrl}/api/recordings/${sharedId}`)).text()
+    const lines = stored
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+    assert.equal(lines.filter((line) => line.type === 'step').length, recordedSteps, 'the backend has every step')
+    assert.deepEqual(lines[0].view.panels.length, 5, 'the recording says how it was shown')
+  })
+
+  test('the link replays the run for anyone, with its settings; PNG at DPR 2 and HTML export', async () => {
+    const context = await browser.newContext({
+      viewport: { width: 1280, height: 900 },
+      deviceScaleFactor: 2,
+      acceptDownloads: true,
+    })
+    try {
+      const other = await context.newPage()
+      await other.goto(sharedLink)
+      await other.waitForFunction(
+        (count) => {
+          const status = document.querySelector('#demo-run')
+          return (
+            status?.getAttribute('data-source') === 'shared' && Number(status.getAttribute('data-run-steps')) === count
+          )
+        },
+        recordedSteps,
+        { timeout: 60_000 },
+      )
+      await other.locator('.mav-container[data-status="done"], .mav-container[data-status="stopped"]').waitFor()
+      assert.equal(await other.getByLabel('Prompt', { exact: true }).inputValue(), PROMPT, 'with its prompt')
+      assert.equal(await other.getByLabel('Max tokens', { exact: true }).inputValue(), MAX_TOKENS)
+      assert.equal(new URL(other.url()).pathname, `/r/${sharedId}`, 'the link stays the link')
+      await assertPanelsShowLayers(other)
+
+      const [png] = await Promise.all([
+        other.waitForEvent('download'),
+        other.getByRole('button', { name: 'Export PNG', exact: true }).click(),
+      ])
+      const image = await readFile(await png.path())
+      assert.equal(image.subarray(1, 4).toString('latin1'), 'PNG')
+      const box = await other.locator('.mav-container').boundingBox()
+      const [width, height] = [image.readUInt32BE(16), image.readUInt32BE(20)]
+      assert.ok(Math.abs(width - box.width * 2) <= 1, `PNG width ${width} = 2 x ${box.width}`)
+      assert.ok(Math.abs(height - box.height * 2) <= 1, `PNG height ${height} = 2 x ${box.height}`)
+
+      await other.getByLabel('Image of').selectOption('top_predictions')
+      const [panelPng] = await Promise.all([
+        other.waitForEvent('download'),
+        other.getByRole('button', { name: 'Export PNG', exact: true }).click(),
+      ])
+      assert.match(panelPng.suggestedFilename(), /-top_predictions\.png$/)
+      const panelBox = await other.locator('[data-panel="top_predictions"]').boundingBox()
+      const panelImage = await readFile(await panelPng.path())
+      assert.ok(Math.abs(panelImage.readUInt32BE(16) - panelBox.width * 2) <= 1, 'a panel alone, at DPR 2')
+
+      const [page2] = await Promise.all([
+        other.waitForEvent('download'),
+        other.getByRole('button', { name: 'Export HTML', exact: true }).click(),
+      ])
+      const html = await readFile(await page2.path(), 'utf8')
+      assert.ok(html.startsWith('<!doctype html>') && html.includes("default-src 'none'"))
+      assert.equal(html.match(/\\"type\\":\\"step\\"/g)?.length, recordedSteps, 'the page holds every step')
+      await screenshot('shared.png').catch(() => {})
+    } finally {
+      await context.close()
+    }
+  })
+
+  test('/embed shows a saved run in an iframe, without the form; panels, step and theme apply', async () => {
+    const frame = await openEmbed(`r=${sharedId}&panels=generated_text,top_predictions&step=2&theme=dark`)
+    await frame.getByRole('region', { name: 'Top predictions', exact: true }).waitFor({ timeout: 30_000 })
+    assert.equal(await frame.locator('.mav-grid [data-panel]').count(), 2)
+    assert.equal(await frame.getByRole('slider').getAttribute('aria-valuenow'), '3', 'step 2 (0-based) first')
+    assert.equal(await frame.locator('html').getAttribute('data-mav-theme'), 'dark')
+    assert.equal(await frame.getByRole('button', { name: 'Start' }).count(), 0, 'no form')
+    const bySrc = await openEmbed(`src=${encodeURIComponent(`${appUrl}/api/recordings/${sharedId}`)}`)
+    await bySrc.getByRole('region', { name: 'Attention entropy', exact: true }).waitFor({ timeout: 30_000 })
+    const missing = await openEmbed('r=AAAAAAAAAAAAAAAAAAAAAA')
+    const problem = missing.locator('.demo-embed-problem[role="alert"]')
+    await problem.waitFor({ timeout: 30_000 })
+    assert.match(await problem.textContent(), /Cannot show this recording\. It does not exist/)
+  })
+
+  test('a hostile recording stays text in the app: opened, shared and embedded', async () => {
+    await page.goto(appUrl)
+    await page.getByLabel('Replay speed').selectOption('Infinity')
+    await page.getByLabel('Open recording', { exact: true }).setInputFiles(HOSTILE)
+    await page.locator('.mav-container[data-status="done"]').waitFor({ timeout: 30_000 })
+    const check = async (where) => {
+      const text = await where.getByRole('region', { name: 'Generated text', exact: true }).textContent()
+      assert.ok(text.includes('<style>*{display:none}</style>'), 'markup in token texts shows as text')
+      assert.equal(await where.locator('.mav-container img, .mav-container b').count(), 0)
+      assert.equal(await where.evaluate(() => window.__mavHacked), undefined, 'no script from the data ran')
+    }
+    await check(page)
+    await page.getByRole('button', { name: 'Share', exact: true }).click()
+    const link = await page.getByLabel('Share link').inputValue({ timeout: 20_000 })
+    const hostileId = link.split('/r/')[1]
+    assert.notEqual(hostileId, sharedId)
+    const frame = await openEmbed(`r=${hostileId}`)
+    await frame.getByRole('region', { name: 'Generated text', exact: true }).waitFor({ timeout: 30_000 })
+    await check(frame)
+  })
+
+  test('Delete removes a shared run: gone from the list and the backend, its link says so', async () => {
+    const item = page.locator(`li[data-recording-id="${sharedId}"]`)
+    await item.waitFor()
+    await item.getByRole('button', { name: /^Delete shared run/ }).click()
+    await item.waitFor({ state: 'detached', timeout: 15_000 })
+    const kept = await page.evaluate(() => JSON.parse(localStorage.getItem('mav.sharedRuns.v1') ?? '[]'))
+    assert.ok(!kept.some((run) => run.id === sharedId), 'forgotten by this browser')
+    assert.equal((await fetch(`${backendUrl}/api/recordings/${sharedId}`)).status, 404)
+    await page.goto(sharedLink)
+    await banner().waitFor({ timeout: 15_000 })
+    assert.match(await banner().textContent(), /This shared run does not exist/)
   })
 
   test('with the backend stopped, the page says so, and the recording replays', async () => {

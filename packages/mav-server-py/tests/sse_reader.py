@@ -1,50 +1,15 @@
-"""Reading SSE text back, for the tests: the HTML SSE parsing rules (BOM, CR/LF/CRLF line ends,
-comments, multi-line `data`, `id`), and protocol events validated from it."""
+"""Protocol events validated from SSE text, for the tests (`iter_sse` itself is the package's)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
 from mav_server.protocol import Event, parse_event
-
-
-@dataclass(frozen=True)
-class SseMessage:
-    event: str
-    data: str
-    id: str | None
-
-
-def iter_sse(text: str) -> Iterator[SseMessage]:
-    """Dispatch SSE messages from a complete stream text, as a browser's EventSource would."""
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    event, data_lines, last_id = "", [], None
-    has_data = False
-    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        if line == "":
-            if has_data:
-                yield SseMessage(event or "message", "\n".join(data_lines), last_id)
-            event, data_lines, has_data = "", [], False
-            continue
-        if line.startswith(":"):
-            continue
-        field, _, value = line.partition(":")
-        if value.startswith(" "):
-            value = value[1:]
-        if field == "event":
-            event = value
-        elif field == "data":
-            data_lines.append(value)
-            has_data = True
-        elif field == "id" and "\0" not in value:
-            last_id = value
-    # A message without its terminating blank line is never dispatched (the stream was cut).
+from mav_server.sse import iter_sse
 
 
 @dataclass(frozen=True)

@@ -146,8 +146,11 @@ export async function waitForHttp(url, { proc, timeoutMs = 60_000, intervalMs = 
   throw new Error(`${url} did not answer within ${timeoutMs} ms (${last}).${tail}`)
 }
 
-/** Starts the reference backend on 127.0.0.1:`port` with the bundled model loaded up front. */
-export function startBackend(port, { echo = false, extraArgs = [] } = {}) {
+/**
+ * Starts the reference backend on 127.0.0.1:`port` with the bundled model loaded up front. `env` adds
+ * variables (e.g. MAV_RECORDINGS_DB, where shared runs are stored).
+ */
+export function startBackend(port, { echo = false, extraArgs = [], env = {} } = {}) {
   if (!existsSync(MAV_SERVER)) {
     throw new Error(
       `${MAV_SERVER} does not exist. Install the Python backend first: npm run setup (from the repository root), or python3 -m venv .venv && .venv/bin/pip install -e packages/mav-server-py`,
@@ -160,7 +163,7 @@ export function startBackend(port, { echo = false, extraArgs = [] } = {}) {
     {
       cwd: REPO_ROOT,
       echo,
-      env: { HF_HUB_OFFLINE: '1', TRANSFORMERS_OFFLINE: '1' },
+      env: { HF_HUB_OFFLINE: '1', TRANSFORMERS_OFFLINE: '1', ...env },
     },
   )
 }

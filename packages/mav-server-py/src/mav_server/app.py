@@ -24,6 +24,7 @@ from .guards import GuardMiddleware, read_body, refuse_cross_site, require_json,
 from .models import ModelRegistry
 from .openapi import openapi_document
 from .protocol import HealthResponse, ModelsResponse
+from .recordings import RecordingSettings, RecordingStore, recordings_router
 from .runs import RETRY_AFTER_SECONDS, RunLimiter, execute_run, parse_request, plan_run
 from .streaming import EventStreamResponse
 
@@ -34,9 +35,14 @@ def _error_response(error: ApiError) -> JSONResponse:
     return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
 
 
-def create_app(settings: Settings | None = None, registry: ModelRegistry | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    registry: ModelRegistry | None = None,
+    recordings: RecordingStore | None = None,
+) -> FastAPI:
     """The ASGI app. Without arguments, settings come from `MAV_*` variables and the registry from them."""
     settings = settings or settings_from_env()
+    recordings = recordings or RecordingStore(RecordingSettings.from_env())
     registry = registry or ModelRegistry.from_settings(settings)
     limit = settings.max_concurrent_runs or registry.max_concurrent_runs()
     limiter = RunLimiter(limit)
@@ -69,9 +75,15 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),
-            allow_methods=["GET", "POST", "OPTIONS"],
-            allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
-            expose_headers=["Retry-After"],
+            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "Content-Encoding",
+                "Last-Event-ID",
+                "Mav-Delete-Token",
+            ],
+            expose_headers=["Retry-After", "Location"],
             max_age=600,
         )
     # Added last, so it runs first: a refused host never reaches CORS or the routes.
@@ -172,6 +184,12 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
     @app.get(base + "/openapi.json", include_in_schema=False)
     async def openapi() -> JSONResponse:
         return JSONResponse(document)
+
+    def guard_save(request: Request) -> None:
+        refuse_cross_site(request, settings)
+        require_token(request, settings)
+
+    app.include_router(recordings_router(recordings, guard_save=guard_save), prefix=base)
 
     return app
 

@@ -18,13 +18,15 @@ from .config import (
     is_loopback,
     settings_from_env,
 )
+from .recordings import RecordingSettings, RecordingStore
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mav-server",
         description="Stream a language model's internals (protocol mav/1) to MAV web components.",
-        epilog="Other settings come from MAV_* environment variables (see the package README).",
+        epilog="Other settings come from MAV_* environment variables (see the package README). "
+        "`mav-server ray --help`: several replicas on Ray Serve.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
@@ -60,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["ray"]:
+        from .ray_cli import main as ray_main
+
+        return ray_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         settings = settings_from_env()
@@ -81,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             # Only pages of this machine can reach it; a DNS-rebound name must not.
             overrides["allowed_hosts"] = LOOPBACK_HOSTS
         settings = dataclasses.replace(settings, **overrides).validate()  # type: ignore[arg-type]
+        recordings = RecordingStore(RecordingSettings.from_env())
     except ConfigError as exc:
         print(f"mav-server: {exc}", file=sys.stderr)
         return 2
@@ -88,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     from .app import create_app
 
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    app = create_app(settings)
+    app = create_app(settings, recordings=recordings)
     models = ", ".join(settings.models)
     print(f"mav-server: http://{args.host}:{args.port}{settings.base_path} (models: {models})")
     serve(app, settings, host=args.host, port=args.port, log_level=args.log_level)

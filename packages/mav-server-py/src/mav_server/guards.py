@@ -57,7 +57,11 @@ class GuardMiddleware:
 
         async def send_with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), *SECURITY_HEADERS]}
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                # A route's own stricter value (e.g. a sandbox CSP) wins over the default.
+                headers += [(name, value) for name, value in SECURITY_HEADERS if name not in present]
+                message = {**message, "headers": headers}
             await send(message)
 
         if self.allowed is not None:
@@ -114,7 +118,7 @@ def refuse_cross_site(request: Request, settings: Settings) -> None:
         raise ApiError(
             403,
             "cross_site_request",
-            "this server does not start runs for pages of other sites; "
+            "this server does not take runs or saves from pages of other sites; "
             "add the page's origin to MAV_CORS_ORIGINS to allow it",
         )
 
