@@ -132,8 +132,9 @@ def test_cli_rejects_bad_settings() -> None:
 
 
 def test_vercel_entry_exposes_an_asgi_app(monkeypatch: Any) -> None:
+    # The example's function (examples/next-app/api/index.py), the one Vercel entry of the repository.
     monkeypatch.setenv("MAV_MODELS", "/nonexistent/model")
-    namespace = runpy.run_path(str(PACKAGE / "api" / "index.py"))
+    namespace = runpy.run_path(str(PACKAGE.parents[1] / "examples" / "next-app" / "api" / "index.py"))
     app = namespace["app"]
     assert callable(app)
     assert any(getattr(route, "path", "") == "/api/run" for route in app.routes)
