@@ -42,6 +42,11 @@ export const goals = {
     text: '<= 40 KB gzip incl. uPlot',
     check: (f) => verdict(f.bundle_gzip_bytes_react <= 40 * 1024, `${fmt(f.bundle_gzip_bytes_react / 1024, 1)} KB`),
   },
+  vercel_function_mib: {
+    needs: ['vercel_function_mib'],
+    text: '<= 225 MiB (bundled whole: Vercel installs nothing at cold start)',
+    check: (f) => verdict(f.vercel_function_mib <= 225, `${fmt(225 - f.vercel_function_mib, 1)} MiB to spare`),
+  },
   bundle_gzip_bytes_client: {
     needs: ['bundle_gzip_bytes_client'],
     text: '<= 12 KB gzip',

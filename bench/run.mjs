@@ -113,6 +113,17 @@ async function reliability() {
 if (exists('packages/mav-server-py/tests/reliability')) {
   parts.push(['reliability: stalled and slow readers, storms, soak, fuzzing, SIGTERM, kill -9', reliability])
 }
+if (exists('examples/next-app/scripts/lib/vercel.mjs')) {
+  // Quick mode reads the output the deploy check just built; a full run builds it for this commit.
+  parts.push([
+    'Vercel function size (vercel build of examples/next-app)',
+    async () => {
+      const vercel = await import('../examples/next-app/scripts/lib/vercel.mjs')
+      if (!quick) await vercel.vercelBuild()
+      return { vercel_function_mib: vercel.functionMib() }
+    },
+  ])
+}
 if (exists('bench/render/run.mjs')) {
   parts.push(['render in Chromium', () => jsonPart('render', 'node', ['bench/render/run.mjs'])])
 }

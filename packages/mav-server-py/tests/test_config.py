@@ -140,3 +140,11 @@ def test_asgi_entry_exposes_an_app(monkeypatch: Any) -> None:
     app = namespace["app"]
     assert callable(app)
     assert any(getattr(route, "path", "") == "/api/run" for route in app.routes)
+
+
+def test_the_examples_vercel_function_is_the_asgi_app(monkeypatch: Any) -> None:
+    monkeypatch.setenv("MAV_MODELS", "/nonexistent/model")
+    from mav_server import asgi
+
+    entry = PACKAGE.parents[1] / "examples" / "next-app" / "api" / "index.py"
+    assert runpy.run_path(str(entry))["app"] is asgi.app
