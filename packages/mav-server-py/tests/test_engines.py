@@ -3,18 +3,22 @@ refused before any stream with the reason, while the server goes on serving the 
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import subprocess
 import sys
 import textwrap
 import threading
 import time
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from mav_server import engines
 from mav_server.config import ConfigError, Settings, settings_from_env
@@ -22,6 +26,7 @@ from mav_server.engines import ModelSource
 from mav_server.models import ModelRegistry, source_for
 
 from .tiny import TINY_GPT2_ID, build_tiny_gpt2, tiny_gpt2_source
+from .tiny_gguf import FF, HIDDEN, Q, tensors, write_tiny_llama
 
 TORCH_FREE = textwrap.dedent(
     """
@@ -76,6 +81,34 @@ def test_the_core_runs_without_torch() -> None:
     # Once the numpy engine's math is in the package, its engine must serve the bundled model.
     numpy_math = importlib.util.find_spec("mav_server.engines.numpy.decoder") is not None
     assert result.stdout.strip() == ("served by numpy" if numpy_math else "refused: no engine")
+
+
+TORCH_STACK = {"torch", "transformers", "accelerate", "openmav"}
+
+
+def test_mav_server_without_extras_installs_no_torch() -> None:
+    """`pip install mav-server` (no extras): neither its dependencies nor theirs, as installed here,
+    require torch or anything built on it; only the `torch` extra brings them."""
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    project = pyproject["project"]
+    assert set(map(requirement_name, project["optional-dependencies"]["torch"])) == TORCH_STACK
+    seen: set[str] = set()
+    todo = [requirement_name(r) for r in project["dependencies"]]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for text in importlib.metadata.requires(name) or []:
+            requirement = Requirement(text)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(requirement_name(text))
+    assert {"numpy", "gguf", "tokenizers", "fastapi"} <= seen
+    assert not seen & TORCH_STACK, sorted(seen & TORCH_STACK)
+
+
+def requirement_name(requirement: str) -> str:
+    return canonicalize_name(Requirement(requirement).name)
 
 
 def test_engine_setting() -> None:
@@ -215,3 +248,49 @@ def test_models_an_engine_cannot_run_are_refused_with_the_reason(
         f"{server.url}/api/run", json={"model": TINY_GPT2_ID, "prompt": "Hi", "max_new_tokens": 2}, timeout=60
     )
     assert ok.status_code == 200 and "event: done" in ok.text
+
+
+def test_the_numpy_engine_refuses_a_model_over_http_and_keeps_serving(
+    tmp_path: Path, serve: Any, validate: Any
+) -> None:
+    """With `--engine numpy`: rope scaling it does not implement, a quantisation gguf-py cannot read, an
+    unknown architecture and a truncated file are each a 503 naming the reason; a good GGUF still streams."""
+    import gguf
+
+    good = write_tiny_llama(tmp_path / "good.gguf")
+    truncated = tmp_path / "truncated.gguf"
+    truncated.write_bytes(good.read_bytes()[:-100])
+    q8_1 = tensors() | {
+        "blk.1.ffn_up.weight": (
+            np.zeros((FF, HIDDEN // 32 * gguf.GGML_QUANT_SIZES[Q.Q8_1][1]), np.uint8),
+            Q.Q8_1,
+        )
+    }
+    bad = {
+        "yarn": (
+            write_tiny_llama(tmp_path / "yarn.gguf", settings={"llama.rope.scaling.type": "yarn"}),
+            "rope scaling 'yarn'",
+        ),
+        "q8_1": (write_tiny_llama(tmp_path / "q8_1.gguf", weights=q8_1), "Q8_1"),
+        "gpt2": (write_tiny_llama(tmp_path / "gpt2.gguf", arch="gpt2"), "architecture 'gpt2'"),
+        "truncated": (truncated, "truncated"),
+    }
+    sources = [ModelSource("good", "Good", gguf=good)] + [
+        ModelSource(name, name, gguf=path) for name, (path, _) in bad.items()
+    ]
+    registry = ModelRegistry(sources, engine="numpy", device="cpu")
+    server = serve(Settings(max_concurrent_runs=1, engine="numpy"), registry)
+    listed = httpx.get(f"{server.url}/api/models", timeout=60).json()
+    assert [(m["id"], m["engine"]) for m in listed["models"]] == [("good", "numpy")]
+    for name, (_, words) in bad.items():
+        response = httpx.post(
+            f"{server.url}/api/run", json={"model": name, "prompt": "Hi", "max_new_tokens": 2}, timeout=60
+        )
+        assert response.status_code == 503, (name, response.text)
+        validate("error_body", response.json())
+        error = response.json()["error"]
+        assert error["code"] == "unsupported_model" and words in error["message"], error
+    ok = httpx.post(
+        f"{server.url}/api/run", json={"model": "good", "prompt": "Hi", "max_new_tokens": 2}, timeout=60
+    )
+    assert ok.status_code == 200 and "event: done" in ok.text, ok.text[-300:]
