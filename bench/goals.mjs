@@ -42,6 +42,21 @@ export const goals = {
     text: '<= 40 KB gzip incl. uPlot',
     check: (f) => verdict(f.bundle_gzip_bytes_react <= 40 * 1024, `${fmt(f.bundle_gzip_bytes_react / 1024, 1)} KB`),
   },
+  backend_s_numpy: {
+    needs: ['backend_s_numpy', 'backend_s_ours'],
+    text: '<= 1.0x ours (the torch engine), the same tokens',
+    check: (f) => verdict(f.backend_s_numpy <= f.backend_s_ours, `${fmt(f.backend_s_numpy / f.backend_s_ours)}x ours`),
+  },
+  cold_start_s_numpy: {
+    needs: ['cold_start_s_numpy'],
+    text: '<= 4 s from exec to the first step (numpy engine)',
+    check: (f) => verdict(f.cold_start_s_numpy <= 4, `${fmt(f.cold_start_s_numpy)} s`),
+  },
+  backend_rss_mb_numpy: {
+    needs: ['backend_rss_mb_numpy'],
+    text: '<= 900 MB with the model loaded and one run done (numpy engine)',
+    check: (f) => verdict(f.backend_rss_mb_numpy <= 900, `${fmt(f.backend_rss_mb_numpy, 0)} MB`),
+  },
   vercel_function_mib: {
     needs: ['vercel_function_mib'],
     text: '<= 225 MiB (bundled whole: Vercel installs nothing at cold start)',

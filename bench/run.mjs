@@ -49,6 +49,9 @@ async function backend() {
     first_step_ms: b.first_step_http_ms.median,
     prompt_forward_ms: b.prompt_forward_ms.median,
     backend_rss_mb: b.rss_mb.after_one_run,
+    backend_s_numpy: b.numpy_seconds.median,
+    cold_start_s_numpy: b.numpy_cold_start_s.median,
+    backend_rss_mb_numpy: b.numpy_rss_mb_after_one_run,
     details: {
       wire_bytes_per_step: { ...b.step_bytes_12_layer_cut, note: 'SmolLM2 steps cut to 12 layers, top_n 20' },
       backend_s_ours: {
@@ -77,6 +80,22 @@ async function backend() {
           `one run (${b.openmav_vs_generate}x generate's fastest); ${b.openmav_vs_ours}x our fastest run, ` +
           `${b.openmav_vs_ours_median}x our median, ${b.openmav_vs_ours_around_it}x our runs right before ` +
           `and after it (${b.ours_around_openmav_seconds.join(' s, ')} s)`,
+      },
+      backend_s_numpy: {
+        ...spread(b.numpy_seconds),
+        note:
+          `the numpy engine (no torch) through the same generation loop, the same ${b.tokens} tokens; ` +
+          `numpy / ours within each repeat: median ${b.numpy_vs_ours_paired}; same tokens as ours: ${b.numpy_same_tokens_as_ours}`,
+      },
+      cold_start_s_numpy: {
+        ...b.numpy_cold_start_s,
+        note:
+          `a fresh mav-server --engine numpy process, exec to the first step event of a 4-token run (the model ` +
+          `loads in that run; /api/health answered after ${b.numpy_exec_to_health_s.median} s)`,
+      },
+      backend_rss_mb_numpy: {
+        note:
+          `that process after its run, peak ${b.numpy_peak_rss_mb} MB; torch loaded in it: ${b.numpy_process_loaded_torch}`,
       },
       backend_rss_mb: {
         note:

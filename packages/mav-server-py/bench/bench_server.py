@@ -8,7 +8,10 @@ For N new tokens of the bundled SmolLM2-135M-Instruct on the torch engine on thi
 - bytes per step event, ours vs the seed's format (an openmav `ModelMeasurements` serialized as JSON with
   its full logits and probabilities);
 - time to the first step over HTTP (a real uvicorn server on loopback, model already loaded);
-- resident memory.
+- resident memory;
+- the numpy engine (no torch) on the same tokens in this process, and a fresh `mav-server --engine numpy`
+  process: exec to the first `step` of a short run (imports, GGUF load, prompt pass), and its resident
+  memory once that run is done.
 
 Timings on a shared machine are noisy: each method runs `--repeats` times, interleaved, and the minimum
 is reported (with the median beside it).
@@ -174,10 +177,7 @@ def first_step_over_http(repeats: int) -> list[float]:
     The server runs in its own process, as deployed: with server and client in one interpreter their
     threads share the GIL and the figure (about 70 ms more, measured) would describe the harness.
     """
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
+    port = free_port()
     command = [
         str(Path(sys.executable).with_name("mav-server")),
         *("--engine", "torch", "--host", "127.0.0.1", "--port", str(port)),
@@ -212,6 +212,69 @@ def first_step_over_http(repeats: int) -> list[float]:
     return out
 
 
+def free_port() -> int:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+def proc_status_mb(pid: int, field: str) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} in /proc/{pid}/status")
+
+
+def numpy_cold_start(tokens: int) -> dict[str, Any]:
+    """A fresh `mav-server --engine numpy` process, as a cold function starts: seconds from exec to the
+    first `step` event of a short run (the model loads inside that run), then its resident memory once
+    the run is done, and whether torch ever got into it."""
+    port = free_port()
+    command = [
+        str(Path(sys.executable).with_name("mav-server")),
+        *("--engine", "numpy", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
+    ]
+    start = time.perf_counter()
+    server = subprocess.Popen(command)
+    try:
+        body = {"prompt": HTTP_PROMPT, "max_new_tokens": tokens, "chat": False}
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+            while True:
+                with contextlib.suppress(httpx.HTTPError):
+                    if client.get("/api/health").status_code == 200:
+                        break
+                if time.perf_counter() - start > 120 or server.poll() is not None:
+                    raise RuntimeError("mav-server --engine numpy did not come up")
+                time.sleep(0.02)
+            up = time.perf_counter() - start
+            first_step = None
+            steps = 0
+            with client.stream("POST", "/api/run", json=body) as response:
+                for line in response.iter_lines():
+                    if line.startswith("event: step"):
+                        steps += 1
+                        if first_step is None:
+                            first_step = time.perf_counter() - start
+                    elif line.startswith("event: error"):
+                        raise RuntimeError(f"the run failed: {response.read()!r}")
+        if first_step is None:
+            raise RuntimeError("the run sent no step")
+        maps = Path(f"/proc/{server.pid}/maps").read_text()
+        return {
+            "exec_to_first_step_s": first_step,
+            "exec_to_health_s": up,
+            "steps": steps,
+            "rss_after_one_run_mb": proc_status_mb(server.pid, "VmRSS"),
+            "peak_rss_mb": proc_status_mb(server.pid, "VmHWM"),
+            "torch_loaded": "libtorch" in maps,
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -235,6 +298,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"model loaded in {load_s:.1f} s; RSS {rss_start:.0f} MB before, {rss_loaded:.0f} MB after")
     prompt_ids = loaded.tokenizer.encode(PROMPT)
     path = loaded.decode_path()
+    numpy_registry = ModelRegistry([source_for(BUNDLED_MODEL_ID)], engine="numpy", device="cpu")
+    numpy_loaded = numpy_registry.get(BUNDLED_MODEL_ID)
+    assert numpy_loaded.card.engine == "numpy"
+    assert numpy_loaded.tokenizer.encode(PROMPT) == prompt_ids
     print(f"our forward pass: {path}; a drafted pass costs {loaded.draft_cost:.2f} one-token passes")
 
     # Warm-up (first-call allocations), then interleaved timed runs. The warm-up of ours is a whole run,
@@ -244,16 +311,22 @@ def main(argv: list[str] | None = None) -> int:
     rss_one_run = rss_mb()
     drafted_passes = count_passes(lambda: time_ours(loaded, prompt_ids, n, "on"))
     time_generate(loaded, prompt_ids, 4)
+    time_ours(numpy_loaded, prompt_ids, 4)
     gen_times, our_times, gen_cpu, our_cpu, single_times, drafted_times = [], [], [], [], [], []
+    numpy_times: list[float] = []
+    numpy_steps: list[StepEvent] = []
     gen_tokens: list[int] = []
     our_steps: list[StepEvent] = []
     our_sizes: list[int] = []
     for index in range(repeats):
         # "single" is ours with one forward pass per token, "drafted" ours with a guess fed whenever
         # there is one: the two paths the server chooses between.
-        order = ("gen", "ours", "single", "drafted")
+        order = ("gen", "ours", "single", "drafted", "numpy")
         for which in order if index % 2 == 0 else order[::-1]:
-            if which == "single":
+            if which == "numpy":
+                seconds, _, numpy_steps, _ = time_ours(numpy_loaded, prompt_ids, n)
+                numpy_times.append(seconds)
+            elif which == "single":
                 single_times.append(time_ours(loaded, prompt_ids, n, "off")[0])
             elif which == "drafted":
                 drafted_times.append(time_ours(loaded, prompt_ids, n, "on")[0])
@@ -268,7 +341,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"  repeat {index + 1}: generate {gen_times[-1]:.2f} s ({gen_cpu[-1]:.2f} CPU s), "
             f"ours {our_times[-1]:.2f} s ({our_cpu[-1]:.2f} CPU s), "
-            f"one pass per token {single_times[-1]:.2f} s, drafting every pass {drafted_times[-1]:.2f} s"
+            f"one pass per token {single_times[-1]:.2f} s, drafting every pass {drafted_times[-1]:.2f} s, "
+            f"numpy engine {numpy_times[-1]:.2f} s"
         )
     our_tokens = [step.token.id for step in our_steps]
     same = our_tokens == gen_tokens
@@ -292,6 +366,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         twelve.append(len(encode_event(cut)))
     http_ms = first_step_over_http(5 if not args.quick else 3)
+    cold = [numpy_cold_start(4) for _ in range(3 if not args.quick else 1)]
     forward_ms = prompt_forward_ms(loaded, 5 if not args.quick else 3)
 
     ours_min, gen_min = min(our_times), min(gen_times)
@@ -342,6 +417,16 @@ def main(argv: list[str] | None = None) -> int:
             "share_under_2000": round(sum(size < 2000 for size in twelve) / len(twelve), 3),
         },
         "seed_step_bytes": round(statistics.mean(seed_sizes)) if seed_sizes else None,
+        "numpy_seconds": spread(numpy_times, 3),
+        "numpy_vs_ours_paired": round(
+            statistics.median(m / o for m, o in zip(numpy_times, our_times, strict=True)), 3
+        ),
+        "numpy_same_tokens_as_ours": [s.token.id for s in numpy_steps] == our_tokens,
+        "numpy_cold_start_s": spread([c["exec_to_first_step_s"] for c in cold], 3),
+        "numpy_exec_to_health_s": spread([c["exec_to_health_s"] for c in cold], 3),
+        "numpy_rss_mb_after_one_run": round(max(c["rss_after_one_run_mb"] for c in cold)),
+        "numpy_peak_rss_mb": round(max(c["peak_rss_mb"] for c in cold)),
+        "numpy_process_loaded_torch": any(c["torch_loaded"] for c in cold),
         "first_step_http_ms": spread(http_ms, 1),
         "prompt_forward_ms": spread(forward_ms, 1),
         "rss_mb": {
@@ -368,6 +453,11 @@ def main(argv: list[str] | None = None) -> int:
         f"(median {statistics.median(drafted_times):.2f}); {drafted_passes} passes, "
         f"x{results['drafting_vs_one_pass_per_token_paired']} of a pass per token within a repeat; "
         f"a drafted pass costs {results['draft_cost']} one-token passes (measured at load)"
+    )
+    print(
+        f"numpy engine           {min(numpy_times):8.2f} s   (median {statistics.median(numpy_times):.2f})   "
+        f"x{results['numpy_vs_ours_paired']} of ours within a repeat; same tokens as ours: "
+        f"{results['numpy_same_tokens_as_ours']}"
     )
     cpu_ratio = results["ours_vs_generate_cpu"]
     print(f"CPU seconds            generate {min(gen_cpu):.2f}, ours {min(our_cpu):.2f}   x{cpu_ratio}")
@@ -396,6 +486,12 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"RSS (MB)               {rss['after_load']} after load, {rss['after_one_run']} after one run "
         f"of ours, {rss['at_end']} at the end (after generate and openmav), peak {rss['peak']}"
+    )
+    print(
+        f"numpy cold start       exec to first step {results['numpy_cold_start_s']} s (health "
+        f"{results['numpy_exec_to_health_s']['min']} s); RSS after one run "
+        f"{results['numpy_rss_mb_after_one_run']} MB, peak {results['numpy_peak_rss_mb']} MB; torch loaded: "
+        f"{results['numpy_process_loaded_torch']}"
     )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
