@@ -263,7 +263,12 @@ await check('the built function, served by uvicorn on its own files, streams a r
     assert.equal(refused.status, 400)
     assert.equal((await refused.json()).error.field, 'params')
     const events = []
-    for await (const event of client.run({ prompt: 'Hello', max_new_tokens: 3 })) events.push(event)
+    const started = Date.now()
+    let firstStepMs
+    for await (const event of client.run({ prompt: 'Hello', max_new_tokens: 3 })) {
+      if (event.type === 'step') firstStepMs ??= Date.now() - started
+      events.push(event)
+    }
     const types = events.map((event) => event.type)
     assert.ok(!types.includes('error'), `no error event: ${JSON.stringify(events.find((e) => e.type === 'error'))}`)
     assert.equal(types[0], 'meta', `first event: ${types.join(', ')}`)
@@ -271,8 +276,18 @@ await check('the built function, served by uvicorn on its own files, streams a r
     const steps = events.filter((event) => event.type === 'step')
     assert.ok(steps.length >= 1 && steps.length <= 3, `${steps.length} steps`)
     assert.equal(events[0].model.n_layers, 30)
-    assert.ok(steps.every((step) => step.activations.length === 30 && step.attention_entropy.length === 30))
+    assert.equal(events[0].model.engine, 'numpy', 'served by the numpy engine (no torch in the function)')
+    assert.ok(steps.every((step) => step.activations.length === 31 && step.attention_entropy.length === 30))
+    // The model loads inside the first run, its progress reported at least every 10% of its weights.
+    const loading = events.filter((e) => e.type === 'status' && e.phase === 'loading_model').map((e) => e.progress)
+    const gaps = loading.slice(1).map((p, i) => p - loading[i])
+    assert.ok(loading.length >= 10 && Math.max(...gaps) <= 0.1, `load progress ${loading.join(', ')}`)
     console.log(`     streamed ${types.join(' ')}: ${JSON.stringify(steps.map((s) => s.text_delta).join(''))}`)
+    const rss = readFileSync(`/proc/${server.child.pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB/m)
+    console.log(
+      `     first step ${firstStepMs} ms after the request (the model loaded in it); ` +
+        `the function's RSS after the run ${rss ? Math.round(rss[1] / 1024) : '?'} MB`,
+    )
   } catch (error) {
     throw new Error(`${error.message}\nThe function's last output:\n${server.tail()}`)
   } finally {
