@@ -91,11 +91,11 @@ async function backend() {
         ...b.numpy_cold_start_s,
         note:
           `a fresh mav-server --engine numpy process, exec to the first step event of a 4-token run (the model ` +
-          `loads in that run; /api/health answered after ${b.numpy_exec_to_health_s.median} s)`,
+          `loads in that run; /api/health answered after ${b.numpy_exec_to_health_s.median} s); ` +
+          `${b.numpy_cold_start_cpu_s.median} CPU s of that process by its first step`,
       },
       backend_rss_mb_numpy: {
-        note:
-          `that process after its run, peak ${b.numpy_peak_rss_mb} MB; torch loaded in it: ${b.numpy_process_loaded_torch}`,
+        note: `that process after its run, peak ${b.numpy_peak_rss_mb} MB; torch loaded in it: ${b.numpy_process_loaded_torch}`,
       },
       backend_rss_mb: {
         note:

@@ -25,6 +25,7 @@ import argparse
 import contextlib
 import dataclasses
 import json
+import os
 import resource
 import socket
 import statistics
@@ -227,6 +228,13 @@ def proc_status_mb(pid: int, field: str) -> float:
     raise RuntimeError(f"no {field} in /proc/{pid}/status")
 
 
+def proc_cpu_s(pid: int) -> float:
+    """CPU seconds a process has used (user + system): on a loaded machine, what its wall time would
+    be with a core to itself, for a process that uses one."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def numpy_cold_start(tokens: int) -> dict[str, Any]:
     """A fresh `mav-server --engine numpy` process, as a cold function starts: seconds from exec to the
     first `step` event of a short run (the model loads inside that run), then its resident memory once
@@ -249,7 +257,7 @@ def numpy_cold_start(tokens: int) -> dict[str, Any]:
                     raise RuntimeError("mav-server --engine numpy did not come up")
                 time.sleep(0.02)
             up = time.perf_counter() - start
-            first_step = None
+            first_step, first_step_cpu = None, 0.0
             steps = 0
             with client.stream("POST", "/api/run", json=body) as response:
                 for line in response.iter_lines():
@@ -257,6 +265,7 @@ def numpy_cold_start(tokens: int) -> dict[str, Any]:
                         steps += 1
                         if first_step is None:
                             first_step = time.perf_counter() - start
+                            first_step_cpu = proc_cpu_s(server.pid)
                     elif line.startswith("event: error"):
                         raise RuntimeError(f"the run failed: {response.read()!r}")
         if first_step is None:
@@ -265,6 +274,7 @@ def numpy_cold_start(tokens: int) -> dict[str, Any]:
         return {
             "exec_to_first_step_s": first_step,
             "exec_to_health_s": up,
+            "cpu_s_to_first_step": first_step_cpu,
             "steps": steps,
             "rss_after_one_run_mb": proc_status_mb(server.pid, "VmRSS"),
             "peak_rss_mb": proc_status_mb(server.pid, "VmHWM"),
@@ -424,6 +434,7 @@ def main(argv: list[str] | None = None) -> int:
         "numpy_same_tokens_as_ours": [s.token.id for s in numpy_steps] == our_tokens,
         "numpy_cold_start_s": spread([c["exec_to_first_step_s"] for c in cold], 3),
         "numpy_exec_to_health_s": spread([c["exec_to_health_s"] for c in cold], 3),
+        "numpy_cold_start_cpu_s": spread([c["cpu_s_to_first_step"] for c in cold], 3),
         "numpy_rss_mb_after_one_run": round(max(c["rss_after_one_run_mb"] for c in cold)),
         "numpy_peak_rss_mb": round(max(c["peak_rss_mb"] for c in cold)),
         "numpy_process_loaded_torch": any(c["torch_loaded"] for c in cold),
@@ -488,7 +499,8 @@ def main(argv: list[str] | None = None) -> int:
         f"of ours, {rss['at_end']} at the end (after generate and openmav), peak {rss['peak']}"
     )
     print(
-        f"numpy cold start       exec to first step {results['numpy_cold_start_s']} s (health "
+        f"numpy cold start       exec to first step {results['numpy_cold_start_s']} s, "
+        f"{results['numpy_cold_start_cpu_s']['min']} CPU s (health "
         f"{results['numpy_exec_to_health_s']['min']} s); RSS after one run "
         f"{results['numpy_rss_mb_after_one_run']} MB, peak {results['numpy_peak_rss_mb']} MB; torch loaded: "
         f"{results['numpy_process_loaded_torch']}"
