@@ -1,7 +1,8 @@
 // A/B of the render benchmark's page between two checkouts of this repository, in one browser: each
 // round runs the same replay on both builds, alternating which goes first, so that a busy machine slows
 // both alike. For comparing a change before committing it; figures go in the commit body.
-//   node bench/render/ab.mjs /path/to/checkout-a /path/to/checkout-b [--rounds 8]
+//   node bench/render/ab.mjs /path/to/checkout-a /path/to/checkout-b [--rounds 8] [--big]
+// --big compares the 80-layer 10,000-step run of big.mjs instead of the default 30-layer 2,000 steps.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -12,6 +13,9 @@ import { bundle, percentile, serve } from './run.mjs'
 const args = process.argv.slice(2)
 const roots = args.filter((arg) => !arg.startsWith('--') && !/^\d+$/.test(arg))
 const rounds = args.includes('--rounds') ? Number(args[args.indexOf('--rounds') + 1]) : 8
+const big = args.includes('--big')
+const steps = big ? 10000 : 2000
+const layers = big ? 80 : 30
 if (roots.length !== 2) throw new Error('usage: node bench/render/ab.mjs CHECKOUT_A CHECKOUT_B [--rounds N]')
 
 const dirs = roots.map(() => mkdtempSync(join(tmpdir(), 'mav-render-ab-')))
@@ -33,7 +37,7 @@ try {
     pages.push(page)
   }
   const runOnce = (page, perFrame) =>
-    page.evaluate(([f]) => window.mavBench.run('container', 2000, 0, 0, f), [perFrame])
+    page.evaluate((options) => window.mavBench.run(options), { mode: 'container', steps, layers, perFrame })
   for (const page of pages) await runOnce(page, 0)
   const frames = roots.map(() => ({ replay: [], paced: [] }))
   for (let round = 0; round < rounds; round++) {
