@@ -3,7 +3,8 @@
 // against the same page without the container; then timeline scrubs to random steps. Then the
 // big-model run of big.mjs (80 layers, 10,000 steps): frames, heap, timeline seeks.
 //   node bench/render/run.mjs [--quick] [--json out.json] [--frames] [--trace trace.json]
-//                             [--only default|big]
+//                             [--only default|big] [--from CHECKOUT]
+// MAV_BENCH_NO_MINIFY=1 keeps function names in the page, for profiles.
 // bench/render/ab.mjs compares two checkouts with this page.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
@@ -30,6 +31,8 @@ const tracePath = args.includes('--trace') ? args[args.indexOf('--trace') + 1] :
 // --frames: print every frame time of every run.
 const printFrames = args.includes('--frames')
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined
+// --from CHECKOUT: measure that checkout's built packages with this page (figures from before a change).
+const from = args.includes('--from') ? args[args.indexOf('--from') + 1] : undefined
 
 export { percentile }
 
@@ -216,7 +219,7 @@ async function main() {
   let browser
   let server
   try {
-    await bundle(dir)
+    await bundle(dir, from)
     server = await serve(dir)
     // Chromium paces requestAnimationFrame to a 60 Hz display by default, so every delta is a multiple of
     // 16.7 ms and even an empty page misses a 16 ms goal. Without the frame-rate limit the next frame
