@@ -37,6 +37,22 @@ export const goals = {
     text: 'p95 <= 16 ms',
     check: (f) => verdict(f.render_p95_frame_ms <= 16, `baseline ${fmt(f.render_p95_frame_ms_baseline)} ms`),
   },
+  render_p95_frame_ms_80x10k: {
+    needs: ['render_p95_frame_ms_80x10k', 'render_p95_frame_ms_80x10k_baseline'],
+    text: 'p95 <= 16 ms replaying 80 layers x 10,000 steps',
+    check: (f) =>
+      verdict(f.render_p95_frame_ms_80x10k <= 16, `baseline ${fmt(f.render_p95_frame_ms_80x10k_baseline)} ms`),
+  },
+  page_heap_mb_80x10k: {
+    needs: ['page_heap_mb_80x10k'],
+    text: '<= 150 MB of JS heap with the 80 x 10,000 run shown',
+    check: (f) => verdict(f.page_heap_mb_80x10k <= 150, `${fmt(f.page_heap_mb_80x10k, 1)} MB`),
+  },
+  scrub_p95_ms_80x10k: {
+    needs: ['scrub_p95_ms_80x10k'],
+    text: 'p95 <= 50 ms from a timeline seek to the step painted (80 x 10,000)',
+    check: (f) => verdict(f.scrub_p95_ms_80x10k <= 50, `${fmt(f.scrub_p95_ms_80x10k, 1)} ms`),
+  },
   bundle_gzip_bytes_react: {
     needs: ['bundle_gzip_bytes_react'],
     text: '<= 40 KB gzip incl. uPlot',

@@ -1,16 +1,16 @@
 // The page the render benchmark drives in Chromium: feeds a long run into a store as fast as the page
 // accepts (one event per task) while requestAnimationFrame deltas are recorded, with MAVContainer
 // mounted (all panels, the timeline, the history) or not mounted (the baseline).
-import { createRunStore, type MavEvent, type MavRunStore } from '@mav/client'
+import { createRunStore, type MavEvent, type MavRunStore, mavEventSchema } from '@mav/client'
 import { MAVContainer } from '@mav/react'
 import '@mav/react/styles.css'
 import { useState } from 'react'
 import { flushSync } from 'react-dom'
-import { createRoot } from 'react-dom/client'
-import { syntheticRun } from './synthetic'
+import { createRoot, type Root } from 'react-dom/client'
+import { type SyntheticShape, syntheticRun } from './synthetic'
 
 type Mode = 'container' | 'baseline'
-const runs = new Map<number, MavEvent[]>()
+const runs = new Map<string, MavEvent[]>()
 let setStep: (step: number | null) => void = () => {}
 
 function App({ mode, store }: { mode: Mode; store: MavRunStore }) {
@@ -23,6 +23,7 @@ function App({ mode, store }: { mode: Mode; store: MavRunStore }) {
 const channel = new MessageChannel()
 const queue: Array<() => void> = []
 channel.port1.onmessage = () => queue.shift()?.()
+// A message posted in a frame's requestAnimationFrame callback is delivered after that frame's paint.
 const nextTask = () =>
   new Promise<void>((resolve) => {
     queue.push(resolve)
@@ -36,15 +37,42 @@ function shown(step: number, tokenId: number): boolean {
   return mark?.getAttribute('data-step') === String(step) && chosen?.getAttribute('data-token-id') === String(tokenId)
 }
 
+/** The events of a run of `shape`, made and checked against the protocol once per shape. */
+function eventsOf(shape: SyntheticShape): MavEvent[] {
+  const key = JSON.stringify(shape)
+  let events = runs.get(key)
+  if (events === undefined) {
+    events = syntheticRun(shape)
+    for (const event of events) mavEventSchema.parse(event)
+    runs.set(key, events)
+  }
+  return events
+}
+
+interface RunOptions extends SyntheticShape {
+  mode: Mode
+  /** Scrubs through the `stepIndex` prop after the replay. */
+  scrubs?: number
+  /** Sample frames at least this long (the baseline matches the container's feed time). */
+  minMs?: number
+  /** 0 feeds one event per task; otherwise this many events per frame. */
+  perFrame?: number
+  /** Leave the container mounted (for `seek` and heap figures); `release` unmounts it. */
+  keep?: boolean
+}
+
+let mounted: { root: Root; events: MavEvent[] } | null = null
+
 /**
  * One run: `perFrame` 0 feeds one event per task, as fast as the page accepts; otherwise `perFrame`
  * events per frame (a steady flood, long enough that mounting the panels is a small part of it).
  */
-async function run(mode: Mode, steps: number, scrubs: number, minMs = 0, perFrame = 0) {
-  // Made once per length, as a replay parses its recording before it starts: building 2,000 events
-  // right before each run would leave their garbage to a collection inside the measured frames.
-  const events = runs.get(steps) ?? syntheticRun(steps)
-  runs.set(steps, events)
+async function run({ mode, scrubs = 0, minMs = 0, perFrame = 0, keep = false, ...shape }: RunOptions) {
+  release()
+  // Made once per shape, as a replay parses its recording before it starts: building the events right
+  // before each run would leave their garbage to a collection inside the measured frames.
+  const events = eventsOf(shape)
+  const steps = shape.steps
   const store = createRunStore()
   const host = document.createElement('div')
   document.body.replaceChildren(host)
@@ -109,10 +137,69 @@ async function run(mode: Mode, steps: number, scrubs: number, minMs = 0, perFram
       scrub.push(performance.now() - t0)
     }
   }
-  root.unmount()
   tick.remove()
+  if (keep) mounted = { root, events }
+  else root.unmount()
   return { frames: frames.slice(1), feedMs, events: events.length, scrub }
 }
 
-Object.assign(window, { mavBench: { run } })
+/** Unmounts a container that `run` kept. */
+function release() {
+  mounted?.root.unmount()
+  mounted = null
+  document.body.replaceChildren()
+}
+
+/** Where the pointer goes on the timeline's slider to ask for `fraction` of the run (0..1). */
+function sliderPoint(fraction: number) {
+  const slider = document.querySelector('.mav-slider') as HTMLElement
+  const rect = slider.getBoundingClientRect()
+  return { x: rect.left + fraction * rect.width, y: rect.top + rect.height / 2 }
+}
+
+let seeking: Promise<{ step: number; ms: number }> | null = null
+
+/**
+ * Arms the measure of one timeline seek of the kept container: from the `pointerdown` on the slider to
+ * the end of the first frame painted with the chosen step in the text, the predictions and the
+ * timeline's value. The pointer itself comes from the driver (real input through Chromium).
+ */
+function armSeek() {
+  const kept = mounted
+  if (kept === null) throw new Error('armSeek needs a container kept by run({ keep: true })')
+  const slider = document.querySelector('.mav-slider') as HTMLElement
+  const before = slider.getAttribute('aria-valuenow')
+  seeking = new Promise((resolve) => {
+    let t0 = 0
+    const onDown = () => {
+      t0 = performance.now()
+      document.removeEventListener('pointerdown', onDown, true)
+      requestAnimationFrame(check)
+    }
+    const check = () => {
+      const now = slider.getAttribute('aria-valuenow')
+      const step = Number(now) - 1
+      const event = kept.events[step + 1]
+      const tokenId = event?.type === 'step' ? event.token.id : -1
+      const value = document.querySelector('.mav-timeline-value')?.getAttribute('data-step')
+      if (now !== before && value === String(step) && shown(step, tokenId)) {
+        // This frame paints what the check saw; the message arrives once it has.
+        nextTask().then(() => resolve({ step, ms: performance.now() - t0 }))
+      } else {
+        requestAnimationFrame(check)
+      }
+    }
+    document.addEventListener('pointerdown', onDown, true)
+  })
+}
+
+/** The measure armed by `armSeek`, once the seek is painted. */
+function seekDone() {
+  if (seeking === null) throw new Error('seekDone without armSeek')
+  const done = seeking
+  seeking = null
+  return done
+}
+
+Object.assign(window, { mavBench: { run, release, sliderPoint, armSeek, seekDone } })
 document.title = 'ready'

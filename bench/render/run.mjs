@@ -1,7 +1,10 @@
 // Render benchmark: a 2,000-step 30-layer run replayed as fast as the page accepts into MAVContainer
 // (all panels, timeline, history) in headless Chromium, frame times from requestAnimationFrame deltas,
-// against the same page without the container; then timeline scrubs to random steps.
+// against the same page without the container; then timeline scrubs to random steps. Then the
+// big-model run of big.mjs (80 layers, 10,000 steps): frames, heap, timeline seeks.
 //   node bench/render/run.mjs [--quick] [--json out.json] [--frames] [--trace trace.json]
+//                             [--only default|big] [--from CHECKOUT]
+// MAV_BENCH_NO_MINIFY=1 keeps function names in the page, for profiles.
 // bench/render/ab.mjs compares two checkouts with this page.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
@@ -11,6 +14,8 @@ import { build } from 'esbuild'
 import { chromium } from 'playwright-core'
 import { chromiumLaunchOptions } from '../../scripts/chromium.mjs'
 import { root } from '../../scripts/lib.mjs'
+import { bigRun } from './big.mjs'
+import { percentile } from './stats.mjs'
 
 const args = process.argv.slice(2)
 const quick = args.includes('--quick')
@@ -25,11 +30,12 @@ const pacedRepeats = quick ? 1 : 3
 const tracePath = args.includes('--trace') ? args[args.indexOf('--trace') + 1] : undefined
 // --frames: print every frame time of every run.
 const printFrames = args.includes('--frames')
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined
+// --from CHECKOUT: measure that checkout's built packages with this page (figures from before a change).
+const from = args.includes('--from') ? args[args.indexOf('--from') + 1] : undefined
 
-export const percentile = (values, p) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN
-}
+export { percentile }
+
 const round = (n) => Number(n.toFixed(2))
 const spread = (values) => {
   const sorted = [...values].sort((a, b) => a - b)
@@ -50,7 +56,7 @@ export async function bundle(dir, from = root) {
   await build({
     entryPoints: [join(from, 'bench/render/page.tsx')],
     bundle: true,
-    minify: true,
+    minify: !process.env.MAV_BENCH_NO_MINIFY,
     format: 'esm',
     outdir: join(dir, 'out'),
     entryNames: 'page',
@@ -100,12 +106,120 @@ function summarizeTrace(file) {
   )
 }
 
+/** Records a Chrome performance trace of `work` into the --trace file and prints its summary. */
+async function trace(browser, page, work) {
+  await browser.startTracing(page, { path: tracePath, screenshots: false })
+  await work()
+  await browser.stopTracing()
+  summarizeTrace(tracePath)
+}
+
+/** The default run (30 layers, 2,000 steps) on a page of its own; returns its figures. */
+async function defaultRun(browser, url) {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } })
+  page.on('pageerror', (error) => console.error(`page error: ${error.message}`))
+  await page.goto(url)
+  await page.waitForFunction(() => document.title === 'ready')
+  const runOnce = (mode, steps, scrubs, minMs, perFrame = 0) =>
+    page.evaluate((options) => window.mavBench.run(options), { mode, steps, scrubs, minMs, perFrame })
+  // One unmeasured pass of each page first: the first run also measures the JIT compiling the panels.
+  const warm = await runOnce('container', steps, 0, 0)
+  await runOnce('baseline', steps, 0, warm.feedMs)
+  if (tracePath && only !== 'big') await trace(browser, page, () => runOnce('container', steps, 0, 0))
+  const frames = { container: [], baseline: [] }
+  // The first frames of a run mount the panels and then paint the history's backlog, one update lane
+  // each (MAV_UPDATE_LANES in @mav/react, six); the rest update them.
+  const MOUNT_FRAMES = 6
+  const mountFrames = []
+  const laterFrames = []
+  const p95 = { container: [], baseline: [] }
+  const scrub = []
+  for (let r = 0; r < repeats; r++) {
+    let containerMs = 0
+    for (const mode of ['container', 'baseline']) {
+      const result = await runOnce(mode, steps, scrubs, containerMs)
+      containerMs = result.feedMs
+      frames[mode].push(...result.frames)
+      if (mode === 'container') {
+        mountFrames.push(...result.frames.slice(0, MOUNT_FRAMES))
+        laterFrames.push(...result.frames.slice(MOUNT_FRAMES))
+      }
+      if (printFrames) console.log(`${mode} frames (ms): ${result.frames.map((f) => f.toFixed(0)).join(' ')}`)
+      p95[mode].push(percentile(result.frames, 95))
+      scrub.push(...result.scrub)
+      console.log(
+        `${mode}: ${result.events} events in ${result.feedMs.toFixed(0)} ms, ${result.frames.length} frames, ` +
+          `p95 ${percentile(result.frames, 95).toFixed(2)} ms, max ${Math.max(...result.frames).toFixed(2)} ms` +
+          (result.scrub.length ? `, scrub p95 ${percentile(result.scrub, 95).toFixed(1)} ms` : ''),
+      )
+    }
+  }
+  // The same run at a steady 10 steps per frame: hundreds of frames, the mount a few of them.
+  const paced = []
+  const pacedP95 = []
+  for (let r = 0; r < pacedRepeats; r++) {
+    const result = await runOnce('container', steps, 0, 0, 10)
+    paced.push(...result.frames)
+    pacedP95.push(percentile(result.frames, 95))
+    if (printFrames) console.log(`paced frames (ms): ${result.frames.map((f) => f.toFixed(0)).join(' ')}`)
+  }
+  console.log(
+    `container at 10 steps per frame: ${paced.length} frames, median ${percentile(paced, 50).toFixed(2)} ms, ` +
+      `p95 ${percentile(paced, 95).toFixed(2)} ms, max ${Math.max(...paced).toFixed(2)} ms`,
+  )
+  const over = (values, ms) => values.filter((value) => value > ms).length
+  // The p95 is over every frame of every repeat: one repeat is only a few dozen frames.
+  const all = frames.container
+  const afterMount = laterFrames.length ? round(percentile(laterFrames, 95)) : null
+  const figures = {
+    render_frames_over_16_7_ms: over(all, 16.7),
+    render_frame_ms_median: round(percentile(all, 50)),
+    render_frame_ms_max: round(Math.max(...all)),
+    render_p95_frame_ms_after_mount: afterMount,
+  }
+  const summary = {
+    render_p95_frame_ms: round(percentile(all, 95)),
+    render_p95_frame_ms_baseline: round(percentile(frames.baseline, 95)),
+    render_p95_frame_ms_paced: round(percentile(paced, 95)),
+    scrub_ms_p95: round(percentile(scrub, 95)),
+    details: {
+      ...figures,
+      render_p95_frame_ms: {
+        ...spread(p95.container),
+        frames: all.length,
+        note:
+          `p95 of all ${all.length} frames of ${repeats} runs (spread: per run); median frame ` +
+          `${figures.render_frame_ms_median} ms; ${figures.render_frames_over_16_7_ms} frames over 16.7 ms, ` +
+          `${over(mountFrames, 16.7)} of them among each run's first ${MOUNT_FRAMES} (mounting the panels); ` +
+          `p95 after those ${afterMount === null ? 'n/a (no later frames)' : `${afterMount} ms`}`,
+      },
+      render_p95_frame_ms_paced: {
+        ...spread(pacedP95),
+        frames: paced.length,
+        note:
+          `the same run fed 10 steps per frame, p95 of all ${paced.length} frames of ${pacedRepeats} runs (spread: per run): ` +
+          `median frame ${round(percentile(paced, 50))} ms, max ${round(Math.max(...paced))} ms, ` +
+          `${over(paced, 16.7)} frames over 16.7 ms`,
+      },
+      render_p95_frame_ms_baseline: { ...spread(p95.baseline), frames: frames.baseline.length },
+      scrub_ms_p95: {
+        min: round(Math.min(...scrub)),
+        median: round(percentile(scrub, 50)),
+        max: round(Math.max(...scrub)),
+        repeats: scrub.length,
+      },
+    },
+  }
+  await page.close()
+  return summary
+}
+
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'mav-render-'))
   let browser
   let server
   try {
-    await bundle(dir)
+    await bundle(dir, from)
     server = await serve(dir)
     // Chromium paces requestAnimationFrame to a 60 Hz display by default, so every delta is a multiple of
     // 16.7 ms and even an empty page misses a 16 ms goal. Without the frame-rate limit the next frame
@@ -115,104 +229,16 @@ async function main() {
       ...launch,
       args: [...launch.args, '--disable-frame-rate-limit', '--disable-gpu-vsync'],
     })
-    const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } })
-    page.on('pageerror', (error) => console.error(`page error: ${error.message}`))
-    await page.goto(`http://127.0.0.1:${server.address().port}/`)
-    await page.waitForFunction(() => document.title === 'ready')
-    const runOnce = (mode, steps, scrubs, minMs, perFrame = 0) =>
-      page.evaluate(([m, s, k, t, f]) => window.mavBench.run(m, s, k, t, f), [mode, steps, scrubs, minMs, perFrame])
-    // One unmeasured pass of each page first: the first run also measures the JIT compiling the panels.
-    const warm = await runOnce('container', steps, 0, 0)
-    await runOnce('baseline', steps, 0, warm.feedMs)
-    if (tracePath) {
-      await browser.startTracing(page, { path: tracePath, screenshots: false })
-      await runOnce('container', steps, 0, 0)
-      await browser.stopTracing()
-      summarizeTrace(tracePath)
-    }
-    const frames = { container: [], baseline: [] }
-    // The first frames of a run mount the panels and then paint the history's backlog, one update lane
-    // each (MAV_UPDATE_LANES in @mav/react, six); the rest update them.
-    const MOUNT_FRAMES = 6
-    const mountFrames = []
-    const laterFrames = []
-    const p95 = { container: [], baseline: [] }
-    const scrub = []
-    for (let r = 0; r < repeats; r++) {
-      let containerMs = 0
-      for (const mode of ['container', 'baseline']) {
-        const result = await runOnce(mode, steps, scrubs, containerMs)
-        containerMs = result.feedMs
-        frames[mode].push(...result.frames)
-        if (mode === 'container') {
-          mountFrames.push(...result.frames.slice(0, MOUNT_FRAMES))
-          laterFrames.push(...result.frames.slice(MOUNT_FRAMES))
-        }
-        if (printFrames) console.log(`${mode} frames (ms): ${result.frames.map((f) => f.toFixed(0)).join(' ')}`)
-        p95[mode].push(percentile(result.frames, 95))
-        scrub.push(...result.scrub)
-        console.log(
-          `${mode}: ${result.events} events in ${result.feedMs.toFixed(0)} ms, ${result.frames.length} frames, ` +
-            `p95 ${percentile(result.frames, 95).toFixed(2)} ms, max ${Math.max(...result.frames).toFixed(2)} ms` +
-            (result.scrub.length ? `, scrub p95 ${percentile(result.scrub, 95).toFixed(1)} ms` : ''),
-        )
-      }
-    }
-    // The same run at a steady 10 steps per frame: hundreds of frames, the mount a few of them.
-    const paced = []
-    const pacedP95 = []
-    for (let r = 0; r < pacedRepeats; r++) {
-      const result = await runOnce('container', steps, 0, 0, 10)
-      paced.push(...result.frames)
-      pacedP95.push(percentile(result.frames, 95))
-      if (printFrames) console.log(`paced frames (ms): ${result.frames.map((f) => f.toFixed(0)).join(' ')}`)
-    }
-    console.log(
-      `container at 10 steps per frame: ${paced.length} frames, median ${percentile(paced, 50).toFixed(2)} ms, ` +
-        `p95 ${percentile(paced, 95).toFixed(2)} ms, max ${Math.max(...paced).toFixed(2)} ms`,
-    )
-    const over = (values, ms) => values.filter((value) => value > ms).length
-    // The p95 is over every frame of every repeat: one repeat is only a few dozen frames.
-    const all = frames.container
-    const afterMount = laterFrames.length ? round(percentile(laterFrames, 95)) : null
-    const figures = {
-      render_frames_over_16_7_ms: over(all, 16.7),
-      render_frame_ms_median: round(percentile(all, 50)),
-      render_frame_ms_max: round(Math.max(...all)),
-      render_p95_frame_ms_after_mount: afterMount,
-    }
-    const summary = {
-      render_p95_frame_ms: round(percentile(all, 95)),
-      render_p95_frame_ms_baseline: round(percentile(frames.baseline, 95)),
-      render_p95_frame_ms_paced: round(percentile(paced, 95)),
-      scrub_ms_p95: round(percentile(scrub, 95)),
-      details: {
-        ...figures,
-        render_p95_frame_ms: {
-          ...spread(p95.container),
-          frames: all.length,
-          note:
-            `p95 of all ${all.length} frames of ${repeats} runs (spread: per run); median frame ` +
-            `${figures.render_frame_ms_median} ms; ${figures.render_frames_over_16_7_ms} frames over 16.7 ms, ` +
-            `${over(mountFrames, 16.7)} of them among each run's first ${MOUNT_FRAMES} (mounting the panels); ` +
-            `p95 after those ${afterMount === null ? 'n/a (no later frames)' : `${afterMount} ms`}`,
-        },
-        render_p95_frame_ms_paced: {
-          ...spread(pacedP95),
-          frames: paced.length,
-          note:
-            `the same run fed 10 steps per frame, p95 of all ${paced.length} frames of ${pacedRepeats} runs (spread: per run): ` +
-            `median frame ${round(percentile(paced, 50))} ms, max ${round(Math.max(...paced))} ms, ` +
-            `${over(paced, 16.7)} frames over 16.7 ms`,
-        },
-        render_p95_frame_ms_baseline: { ...spread(p95.baseline), frames: frames.baseline.length },
-        scrub_ms_p95: {
-          min: round(Math.min(...scrub)),
-          median: round(percentile(scrub, 50)),
-          max: round(Math.max(...scrub)),
-          repeats: scrub.length,
-        },
-      },
+    const url = `http://127.0.0.1:${server.address().port}/`
+    const summary = { details: {} }
+    for (const [name, part] of [
+      ['default', defaultRun],
+      ['big', (b, u) => bigRun(b, u, { quick, printFrames, trace: tracePath && only === 'big' ? trace : undefined })],
+    ]) {
+      if (only !== undefined && only !== name) continue
+      const { details, ...figures } = await part(browser, url)
+      Object.assign(summary, figures)
+      Object.assign(summary.details, details)
     }
     console.log(JSON.stringify(summary))
     if (jsonPath) writeFileSync(jsonPath, `${JSON.stringify(summary, null, 2)}\n`)

@@ -1,7 +1,24 @@
 import { type MavEvent, runRequestSchema } from '@mav/client'
 
-/** A deterministic SmolLM2-shaped run (30 layers, 9 heads, top_n 20) of `steps` tokens, ~25 ms apart. */
-export function syntheticRun(steps: number, layers = 30): MavEvent[] {
+/** The shape of a synthetic run. */
+export interface SyntheticShape {
+  /** Generated tokens. */
+  steps: number
+  /** Transformer blocks: `activations` carries one more (the embeddings), `attention_entropy` this many. */
+  layers?: number
+  /** Attention heads, in `meta` only (no step field carries per-head values). Default 9. */
+  heads?: number
+  /** Top predictions per step (`request.top_n`). Default 20. */
+  topN?: number
+}
+
+/**
+ * A deterministic run of `steps` tokens ~25 ms apart, SmolLM2-shaped by default (30 layers, 9 heads,
+ * top_n 20); `layers: 80, heads: 64` is a 70B-class model. Protocol-valid: the page checks it with the
+ * zod schema before measuring.
+ */
+export function syntheticRun(shape: SyntheticShape): MavEvent[] {
+  const { steps, layers = 30, heads = 9, topN = 20 } = shape
   let seed = 11
   const random = () => {
     seed = (seed * 1103515245 + 12345) % 2147483648
@@ -14,9 +31,9 @@ export function syntheticRun(steps: number, layers = 30): MavEvent[] {
       type: 'meta',
       protocol: 'mav/1',
       run_id: 'bench',
-      model: { id: 'synthetic', architecture: 'LlamaForCausalLM', n_layers: layers, n_heads: 9, vocab_size: 49152 },
+      model: { id: 'synthetic', architecture: 'LlamaForCausalLM', n_layers: layers, n_heads: heads, vocab_size: 49152 },
       prompt_tokens: [{ id: 1, text: 'Bench' }],
-      request: runRequestSchema.parse({ prompt: 'Bench', max_new_tokens: steps }),
+      request: runRequestSchema.parse({ prompt: 'Bench', max_new_tokens: steps, top_n: topN }),
     },
   ]
   for (let step = 0; step < steps; step++) {
@@ -29,7 +46,7 @@ export function syntheticRun(steps: number, layers = 30): MavEvent[] {
       step,
       token: { id: 100 + (step % words.length), text: word },
       text_delta: word,
-      top: probs.slice(0, 20).map((prob, i) => ({
+      top: probs.slice(0, topN).map((prob, i) => ({
         id: i === 0 ? 100 + (step % words.length) : 1000 + Math.floor(random() * 40000),
         text: i === 0 ? word : ` w${i}`,
         prob,

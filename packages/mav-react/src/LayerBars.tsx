@@ -1,5 +1,5 @@
 import { applyScaling, type MavScale } from '@mav/client'
-import { memo, useMemo } from 'react'
+import { type CSSProperties, memo, useMemo } from 'react'
 import { formatValue } from './format'
 
 interface LayerBarsProps {
@@ -20,7 +20,12 @@ const sign = (value: number) => (value > 0 ? 'positive' : value < 0 ? 'negative'
 export const LayerBars = memo(function LayerBars({ values, firstLayer, scale, maxBarLength, metric }: LayerBarsProps) {
   const lengths = useMemo(() => applyScaling(values, scale, maxBarLength), [values, scale, maxBarLength])
   return (
-    <ol className="mav-bars" data-metric={metric} data-scale={scale}>
+    <ol
+      className="mav-bars"
+      data-metric={metric}
+      data-scale={scale}
+      style={{ '--mav-bar-count': values.length } as CSSProperties}
+    >
       {values.map((value, index) => {
         const layer = firstLayer + index
         const length = Math.abs(lengths[index] ?? 0)

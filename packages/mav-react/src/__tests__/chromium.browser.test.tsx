@@ -183,6 +183,32 @@ describe('in Chromium', () => {
     })
   }
 
+  it("skips an 80-layer model's bars out of view, keeping their height, and draws them once seen", async () => {
+    const events = syntheticRun({ steps: 2, layers: 80, seed: 5 })
+    render(
+      <div>
+        <div style={{ height: 4000 }} />
+        <MAVContainer events={events} theme="light" />
+      </div>,
+    )
+    const lists = () => Array.from(document.querySelectorAll<HTMLElement>('.mav-bars'))
+    // A skipped list's rows are not rendered: the check that says so is on them, not on the list.
+    const drawn = (list: HTMLElement) =>
+      (list.firstElementChild as HTMLElement).checkVisibility({ contentVisibilityAuto: true })
+    await settle(() => lists().length === 2 && document.querySelectorAll('.mav-bar-row').length === 161)
+    const rowHeight = (document.querySelector('.mav-bar-row') as HTMLElement).offsetHeight
+    for (const list of lists()) {
+      expect(drawn(list)).toBe(false)
+      expect(list.getBoundingClientRect().height).toBe(list.children.length * rowHeight)
+    }
+    const attention = lists()[1] as HTMLElement
+    attention.scrollIntoView()
+    await settle(() => drawn(attention))
+    expect(drawn(attention)).toBe(true)
+    expect(attention.getBoundingClientRect().height).toBe(80 * rowHeight)
+    window.scrollTo(0, 0)
+  })
+
   it('keeps up with a 2,000-step, 30-layer run arriving 10 steps per frame', async () => {
     const events = syntheticRun({ steps: 2000, seed: 7 })
     const steps = events.filter((event): event is MavStepEvent => event.type === 'step')
