@@ -103,7 +103,7 @@ class Drafter:
         start = len(self.tokens) - 1  # the position that predicts forced[0]
         for token in forced:
             self.lookup.append(token)
-        return self._forced_outputs(start, forced) if outputs else iter(())
+        return self._forced_outputs(start, forced) if outputs and forced else iter(())
 
     def _forced_outputs(self, start: int, forced: Sequence[int]) -> Iterator[tuple[int, Outputs]]:
         decoder, tokens = self.decoder, self.tokens
