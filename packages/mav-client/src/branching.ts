@@ -48,7 +48,8 @@ export function branchRequest(run: MavRunSource, point: MavBranchPoint): MavRunR
   if (!Number.isSafeInteger(point.tokenId) || point.tokenId < 0) {
     throw new RangeError(`branchRequest: tokenId must be a token id (an integer >= 0); got ${point.tokenId}`)
   }
-  const length = (meta.forced_steps ?? 0) + meta.request.max_new_tokens
+  // A run stepped one token per request says less in its meta than it has: its steps count too.
+  const length = Math.max((meta.forced_steps ?? 0) + meta.request.max_new_tokens, steps.length)
   return {
     ...withoutForced(meta.request),
     max_new_tokens: Math.max(1, length - point.step - 1),
