@@ -110,14 +110,20 @@ function DemoPage({ recordingId }: { recordingId?: string }) {
     return checked.request
   }, [settings])
 
+  const closeBranch = useCallback(() => {
+    branch.stop()
+    // A branch opened later must not show this one's steps for a frame.
+    branch.store.reset()
+    setBranchPoint(null)
+  }, [branch.stop, branch.store])
+
   const onStart = useCallback(
     (event: FormEvent) => {
       event.preventDefault()
       const request = checkedRequest()
       if (request === null) return
       setSource('live')
-      setBranchPoint(null)
-      branch.stop()
+      closeBranch()
       if (stepMode) {
         run.store.reset()
         void run.step(request)
@@ -125,7 +131,7 @@ function DemoPage({ recordingId }: { recordingId?: string }) {
         void run.start(request)
       }
     },
-    [checkedRequest, stepMode, run.start, run.step, run.store, branch.stop],
+    [checkedRequest, stepMode, run.start, run.step, run.store, closeBranch],
   )
 
   const onNextStep = useCallback(() => {
@@ -149,10 +155,6 @@ function DemoPage({ recordingId }: { recordingId?: string }) {
     },
     [branch.start],
   )
-  const closeBranch = useCallback(() => {
-    branch.stop()
-    setBranchPoint(null)
-  }, [branch.stop])
 
   const formRequest = toRunRequest(settings)
   const stepsComplete =

@@ -133,12 +133,24 @@ async function waitForRunDone(steps) {
   )
 }
 
-async function waitForBranchDone() {
-  await page.waitForFunction(
-    () => document.querySelector('.demo-branch')?.getAttribute('data-branch-status') === 'done',
-    null,
-    { timeout: 120_000 },
-  )
+async function waitForBranchDone(steps) {
+  const branch = page.locator('.demo-branch')
+  const seen = async () =>
+    `branch status ${await branch.getAttribute('data-branch-status')}, ` +
+    `steps ${await branch.getAttribute('data-branch-steps')}: ${await branch.textContent()}`
+  await page
+    .waitForFunction(
+      (want) => {
+        const branch = document.querySelector('.demo-branch')
+        return (
+          branch?.getAttribute('data-branch-status') === 'done' &&
+          branch.getAttribute('data-branch-steps') === String(want)
+        )
+      },
+      steps,
+      { timeout: 90_000 },
+    )
+    .catch(async (error) => assert.fail(`${error.message}; ${await seen()}`))
 }
 
 /** Selects step `index` (0-based) on the timeline inside `where`. */
@@ -157,8 +169,10 @@ async function directTokens(request) {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(request),
   })
-  const text = await response.text()
-  return [...text.matchAll(/^event: step\ndata: (.*)$/gm)].map((match) => JSON.parse(match[1]).token.id)
+  assert.equal(response.status, 200, `the backend ran ${JSON.stringify(request)}`)
+  const frames = (await response.text()).split('\n\n')
+  const steps = frames.filter((frame) => frame.startsWith('event: step\n'))
+  return steps.map((frame) => JSON.parse(frame.slice(frame.indexOf('data: ') + 6)).token.id)
 }
 
 async function screenshot(name) {
@@ -459,9 +473,8 @@ describe('examples/next-app end to end (real backend, bundled model, Chromium)',
     await selectStep(main, BRANCH_AT)
     const predictions = main.getByRole('region', { name: 'Top predictions', exact: true })
     await predictions.locator('tr[data-chosen] button').click()
-    await waitForBranchDone()
+    await waitForBranchDone(BRANCH_TOKENS) // as long as the run
     const branch = page.locator('.demo-branch')
-    assert.equal(await branch.getAttribute('data-branch-steps'), String(BRANCH_TOKENS), 'as long as the run')
     assert.equal(await branch.getAttribute('data-branch-differs-at'), '-1', 'the same tokens, step for step')
     // The page's original run is the greedy run the backend makes in one go.
     const direct = await directTokens({ prompt: BRANCH_PROMPT, max_new_tokens: BRANCH_TOKENS, chat: false })
@@ -509,7 +522,7 @@ describe('examples/next-app end to end (real backend, bundled model, Chromium)',
     await selectStep(main, 0)
     const predictions = main.getByRole('region', { name: 'Top predictions', exact: true })
     await predictions.locator('tr[data-chosen] button').click()
-    await waitForBranchDone()
+    await waitForBranchDone(STEP_TOKENS)
     const branch = page.locator('.demo-branch')
     assert.equal(await branch.getAttribute('data-branch-differs-at'), '-1')
     const direct = await directTokens({ prompt: BRANCH_PROMPT, max_new_tokens: STEP_TOKENS, chat: false })
