@@ -1,7 +1,7 @@
 'use client'
 
-import { MavHttpError, parseRecording, serializeRecording } from '@mav/client'
-import { MAVContainer, MavProvider, useMavRun } from '@mav/react'
+import { branchRequest, MavHttpError, nextStepRequest, parseRecording, serializeRecording } from '@mav/client'
+import { MAVContainer, type MavBranchEvent, MavProvider, useMavRun } from '@mav/react'
 import { useMavModels } from '@mav/react/query'
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query'
 import { useSearchParams } from 'next/navigation'
@@ -10,10 +10,12 @@ import { describeError, type FriendlyError } from '../lib/errors'
 import { recordingFileName, recordingFromState } from '../lib/recording'
 import { type DemoSettings, settingsFromQuery, settingsToQuery, toRunRequest } from '../lib/settings'
 import { fetchRecording, settingsFromRecording } from '../lib/share'
+import { BranchView } from './components/BranchView'
 import { ErrorBanner } from './components/ErrorBanner'
 import { RecordingControls } from './components/RecordingControls'
 import { SettingsForm } from './components/SettingsForm'
 import { ShareControls } from './components/ShareControls'
+import { StepControls } from './components/StepControls'
 
 /**
  * Where the browser sends mav/1 requests. `/api` goes through this app (proxy.ts forwards it, or the
@@ -63,6 +65,12 @@ function DemoPage({ recordingId }: { recordingId?: string }) {
   const containerRef = useRef<HTMLDivElement>(null)
   const models = useMavModels({ retry: false })
   const active = ACTIVE.has(run.state.status)
+  const branch = useMavRun({ retry: RETRY })
+  const [branchPoint, setBranchPoint] = useState<MavBranchEvent | null>(null)
+  const [stepMode, setStepMode] = useState(false)
+  // Read when a branch starts, so the callback stays the same while the run streams.
+  const runState = useRef(run.state)
+  runState.current = run.state
 
   // The settings live in the URL, so a visualisation set-up can be shared as a link. A shared run's
   // link stays as it is while it is shown.
@@ -88,23 +96,69 @@ function DemoPage({ recordingId }: { recordingId?: string }) {
     return () => controller.abort()
   }, [recordingId, run.replay])
 
+  /** The form's request, or null after pointing at the field that is wrong. */
+  const checkedRequest = useCallback(() => {
+    const checked = toRunRequest(settings)
+    if (!checked.ok) {
+      const { field, label, message } = checked.problem
+      setFormError({ kind: 'invalid', title: `Invalid value for ${label}`, detail: message, field })
+      document.getElementById(`field-${field}`)?.focus()
+      return null
+    }
+    setFormError(null)
+    setReplayError(null)
+    return checked.request
+  }, [settings])
+
+  const closeBranch = useCallback(() => {
+    branch.stop()
+    // A branch opened later must not show this one's steps for a frame.
+    branch.store.reset()
+    setBranchPoint(null)
+  }, [branch.stop, branch.store])
+
   const onStart = useCallback(
     (event: FormEvent) => {
       event.preventDefault()
-      const checked = toRunRequest(settings)
-      if (!checked.ok) {
-        const { field, label, message } = checked.problem
-        setFormError({ kind: 'invalid', title: `Invalid value for ${label}`, detail: message, field })
-        document.getElementById(`field-${field}`)?.focus()
-        return
-      }
-      setFormError(null)
-      setReplayError(null)
+      const request = checkedRequest()
+      if (request === null) return
       setSource('live')
-      void run.start(checked.request)
+      closeBranch()
+      if (stepMode) {
+        run.store.reset()
+        void run.step(request)
+      } else {
+        void run.start(request)
+      }
     },
-    [settings, run.start],
+    [checkedRequest, stepMode, run.start, run.step, run.store, closeBranch],
   )
+
+  const onNextStep = useCallback(() => {
+    const request = checkedRequest()
+    if (request === null) return
+    setSource('live')
+    void run.step(request)
+  }, [checkedRequest, run.step])
+
+  const onFinishSteps = useCallback(() => {
+    const request = checkedRequest()
+    if (request === null) return
+    setSource('live')
+    void run.finish(request)
+  }, [checkedRequest, run.finish])
+
+  const onBranch = useCallback(
+    (point: MavBranchEvent) => {
+      setBranchPoint(point)
+      void branch.start(branchRequest(runState.current, point))
+    },
+    [branch.start],
+  )
+
+  const formRequest = toRunRequest(settings)
+  const stepsComplete =
+    run.state.steps.length > 0 && (!formRequest.ok || nextStepRequest(formRequest.request, run.state) === undefined)
 
   const onOpenRecording = useCallback(
     async (file: File, speed: number) => {
@@ -165,6 +219,14 @@ function DemoPage({ recordingId }: { recordingId?: string }) {
           modelsPending={models.isPending}
           problem={formError?.field ? { field: formError.field, message: formError.detail } : undefined}
         />
+        <StepControls
+          on={stepMode}
+          onToggle={setStepMode}
+          onNext={onNextStep}
+          onFinish={onFinishSteps}
+          busy={active}
+          complete={stepsComplete}
+        />
         <RecordingControls
           canDownload={!active && run.state.steps.length > 0}
           downloadName={recordingFileName(run.state)}
@@ -200,14 +262,27 @@ function DemoPage({ recordingId }: { recordingId?: string }) {
                 ? 'Live run.'
                 : ''}
         </p>
-        <MAVContainer
-          ref={containerRef}
-          store={run.store}
-          panels={settings.panels}
-          scale={settings.scale}
-          rows={settings.panels.length > 3 ? 2 : 1}
-          aria-label="Model internals"
-        />
+        <div className="demo-compare" data-branch={branchPoint ? 'open' : undefined}>
+          <MAVContainer
+            ref={containerRef}
+            store={run.store}
+            panels={settings.panels}
+            scale={settings.scale}
+            rows={settings.panels.length > 3 ? 2 : 1}
+            onBranch={source === 'live' && !active ? onBranch : undefined}
+            aria-label="Model internals"
+          />
+          {branchPoint && (
+            <BranchView
+              point={branchPoint}
+              original={run.state}
+              branch={branch}
+              panels={settings.panels}
+              scale={settings.scale}
+              onClose={closeBranch}
+            />
+          )}
+        </div>
       </main>
     </div>
   )

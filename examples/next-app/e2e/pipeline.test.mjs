@@ -116,6 +116,65 @@ const banner = () => page.getByRole('alert').and(page.locator('.demo-banner'))
 
 const stepCount = async () => Number(await page.locator('#demo-run').getAttribute('data-run-steps'))
 
+const BRANCH_PROMPT = 'The printing press changed Europe because'
+const BRANCH_TOKENS = 12
+const BRANCH_AT = 5
+const STEP_TOKENS = 6
+
+/** Waits until the page's run is done with `steps` steps. */
+async function waitForRunDone(steps) {
+  await page.waitForFunction(
+    (want) => {
+      const run = document.querySelector('#demo-run')
+      return run?.getAttribute('data-run-status') === 'done' && Number(run.getAttribute('data-run-steps')) === want
+    },
+    steps,
+    { timeout: 120_000 },
+  )
+}
+
+async function waitForBranchDone(steps) {
+  const branch = page.locator('.demo-branch')
+  const seen = async () =>
+    `branch status ${await branch.getAttribute('data-branch-status')}, ` +
+    `steps ${await branch.getAttribute('data-branch-steps')}: ${await branch.textContent()}`
+  await page
+    .waitForFunction(
+      (want) => {
+        const branch = document.querySelector('.demo-branch')
+        return (
+          branch?.getAttribute('data-branch-status') === 'done' &&
+          branch.getAttribute('data-branch-steps') === String(want)
+        )
+      },
+      steps,
+      { timeout: 90_000 },
+    )
+    .catch(async (error) => assert.fail(`${error.message}; ${await seen()}`))
+}
+
+/** Selects step `index` (0-based) on the timeline inside `where`. */
+async function selectStep(where, index) {
+  const slider = where.getByRole('slider').first()
+  await slider.focus()
+  await slider.press('Home')
+  for (let i = 0; i < index; i++) await slider.press('ArrowRight')
+  assert.equal(await slider.getAttribute('aria-valuenow'), String(index + 1))
+}
+
+/** The token ids of a run the backend makes in one go, read from its stream. */
+async function directTokens(request) {
+  const response = await fetch(`${backendUrl}/api/run`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(request),
+  })
+  assert.equal(response.status, 200, `the backend ran ${JSON.stringify(request)}`)
+  const frames = (await response.text()).split('\n\n')
+  const steps = frames.filter((frame) => frame.startsWith('event: step\n'))
+  return steps.map((frame) => JSON.parse(frame.slice(frame.indexOf('data: ') + 6)).token.id)
+}
+
 async function screenshot(name) {
   const path = join(SCREENSHOTS, name)
   await page.screenshot({ path, fullPage: true })
@@ -402,6 +461,74 @@ describe('examples/next-app end to end (real backend, bundled model, Chromium)',
     await page.goto(sharedLink)
     await banner().waitFor({ timeout: 15_000 })
     assert.match(await banner().textContent(), /This shared run does not exist/)
+  })
+
+  test('branching with the chosen token reproduces the run; another token diverges there', async () => {
+    await page.goto(appUrl)
+    await page.getByLabel('Prompt', { exact: true }).fill(BRANCH_PROMPT)
+    await page.getByLabel('Max tokens', { exact: true }).fill(String(BRANCH_TOKENS))
+    await page.getByRole('button', { name: 'Start', exact: true }).click()
+    await waitForRunDone(BRANCH_TOKENS)
+    const main = page.locator('[aria-label="Model internals"]')
+    await selectStep(main, BRANCH_AT)
+    const predictions = main.getByRole('region', { name: 'Top predictions', exact: true })
+    await predictions.locator('tr[data-chosen] button').click()
+    await waitForBranchDone(BRANCH_TOKENS) // as long as the run
+    const branch = page.locator('.demo-branch')
+    assert.equal(await branch.getAttribute('data-branch-differs-at'), '-1', 'the same tokens, step for step')
+    // The page's original run is the greedy run the backend makes in one go.
+    const direct = await directTokens({ prompt: BRANCH_PROMPT, max_new_tokens: BRANCH_TOKENS, chat: false })
+    assert.equal(await branch.getAttribute('data-branch-tokens'), direct.join(','))
+    // The branch marks its forced steps: the branch point's step is one.
+    const branchRun = page.locator('[aria-label="Branch run internals"]')
+    await selectStep(branchRun, BRANCH_AT)
+    const branchPredictions = branchRun.getByRole('region', { name: 'Top predictions', exact: true })
+    assert.match(await branchPredictions.textContent(), /forced/)
+    await screenshot('branch.png')
+
+    // The second most likely token instead: the branch differs from the original at that step.
+    await predictions.locator('tr[data-rank="2"] button').click()
+    await page.waitForFunction(
+      (at) => document.querySelector('.demo-branch')?.getAttribute('data-branch-differs-at') === String(at),
+      BRANCH_AT,
+      { timeout: 60_000 },
+    )
+    await page.getByRole('button', { name: 'Close branch', exact: true }).click()
+  })
+
+  test('step mode: a token per press, none between, no run held; the run made in one go', async (t) => {
+    await page.getByLabel('Max tokens', { exact: true }).fill(String(STEP_TOKENS))
+    await page.getByLabel('One token per press').check()
+    await page.getByRole('button', { name: 'Start', exact: true }).click()
+    await waitForRunDone(1)
+    for (let press = 2; press <= 3; press++) {
+      await waitForNoActiveRun(t, `step ${press - 1}`)
+      await new Promise((r) => setTimeout(r, 700))
+      assert.equal(await stepCount(), press - 1, 'no token arrives between presses')
+      if (press === 2) {
+        await page.locator('.demo-header h1').click() // Enter anywhere but in a field or on a control
+        await page.keyboard.press('Enter')
+      } else {
+        await page.getByRole('button', { name: 'Next token', exact: true }).click()
+      }
+      await waitForRunDone(press)
+    }
+    await page.getByRole('button', { name: 'Run to end', exact: true }).click()
+    await waitForRunDone(STEP_TOKENS)
+    await waitForNoActiveRun(t, 'run to end')
+    assert.ok(await page.getByRole('button', { name: 'Next token', exact: true }).isDisabled(), 'complete')
+    // Branching at the first step with its own token generates the rest in one go: the same run.
+    const main = page.locator('[aria-label="Model internals"]')
+    await selectStep(main, 0)
+    const predictions = main.getByRole('region', { name: 'Top predictions', exact: true })
+    await predictions.locator('tr[data-chosen] button').click()
+    await waitForBranchDone(STEP_TOKENS)
+    const branch = page.locator('.demo-branch')
+    assert.equal(await branch.getAttribute('data-branch-differs-at'), '-1')
+    const direct = await directTokens({ prompt: BRANCH_PROMPT, max_new_tokens: STEP_TOKENS, chat: false })
+    assert.equal(await branch.getAttribute('data-branch-tokens'), direct.join(','))
+    await page.getByRole('button', { name: 'Close branch', exact: true }).click()
+    await page.getByLabel('One token per press').uncheck()
   })
 
   test('with the backend stopped, the page says so, and the recording replays', async () => {

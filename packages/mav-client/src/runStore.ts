@@ -54,9 +54,19 @@ export interface MavRunStore {
   retrying(info: MavRetryInfo): void
   /**
    * Resets to `connecting` and dispatches every event of `events`; a thrown error becomes `fail`, an
-   * abort through `signal` becomes `stop`. Resolves when the events end.
+   * abort through `signal` becomes `stop`. Resolves when the events end. With `append`, the run goes
+   * on instead: its steps, text and first `meta` stay, and the new steps follow them (step mode, where
+   * each request forces the steps so far and sends only the new ones).
    */
-  consume(events: AsyncIterable<MavEvent>, options?: { signal?: AbortSignal }): Promise<void>
+  consume(events: AsyncIterable<MavEvent>, options?: MavConsumeOptions): Promise<void>
+}
+
+/** Options of `MavRunStore.consume`. */
+export interface MavConsumeOptions {
+  /** Stops consuming (the run becomes `stopped`). Default: none. */
+  signal?: AbortSignal
+  /** Continue the run in the store instead of starting afresh. Default `false`. */
+  append?: boolean
 }
 
 const MAX_WARNINGS = 20
@@ -91,6 +101,7 @@ export function createRunStore(): MavRunStore {
   let state: MavRunState
   // Bumped by every reset, so a superseded `consume` loop can tell it must no longer write.
   let generation = 0
+  let appending = false
 
   const initial = (status: MavRunStatus): MavRunState => {
     // Fresh buffers: old snapshots keep viewing the old ones, which are never written again.
@@ -120,7 +131,12 @@ export function createRunStore(): MavRunStore {
     if (state.retry !== null) state = { ...state, retry: null }
     switch (event.type) {
       case 'meta':
-        set({ ...state, meta: event, status: TERMINAL.has(state.status) ? state.status : 'streaming' })
+        set({
+          ...state,
+          // An appended request's meta describes one step of the run; the run's own stays.
+          meta: appending && state.meta !== null ? state.meta : event,
+          status: TERMINAL.has(state.status) ? state.status : 'streaming',
+        })
         return
       case 'status': {
         if (TERMINAL.has(state.status)) return
@@ -181,7 +197,13 @@ export function createRunStore(): MavRunStore {
       set({ ...initial('connecting'), retry: info })
     },
     async consume(events, options = {}) {
-      store.reset('connecting')
+      if (options.append && state.meta !== null) {
+        generation++
+        set({ ...state, status: 'connecting', phase: null, error: null, done: null, retry: null })
+      } else {
+        store.reset('connecting')
+      }
+      appending = options.append === true
       const mine = generation
       const current = () => mine === generation
       try {

@@ -9,7 +9,7 @@ import { MlpActivationsPanel } from './MlpActivationsPanel'
 import { OutputDistributionPanel } from './OutputDistributionPanel'
 import { RunStatus } from './RunStatus'
 import { Timeline } from './Timeline'
-import { TopPredictionsPanel } from './TopPredictionsPanel'
+import { type MavBranchEvent, TopPredictionsPanel } from './TopPredictionsPanel'
 import { type MavPanelProps, useMavPanel } from './useMavPanel'
 
 /** The built-in panels, named as openmav's `--selected-panels`. */
@@ -56,6 +56,8 @@ export interface MAVContainerProps extends MavRunSourceProps, Omit<HTMLAttribute
    * `"light"`/`"dark"` pin one and keep every `--mav-*` colour set on an ancestor. Default `"auto"`.
    */
   theme?: 'auto' | 'light' | 'dark'
+  /** "Continue with this token" in the top predictions panel (see `TopPredictionsPanel`'s `onBranch`). Default: none. */
+  onBranch?: (point: MavBranchEvent) => void
   /** Rendered after the history, inside the run scope (so `useMavPanel` works there). */
   children?: ReactNode
 }
@@ -114,6 +116,7 @@ export const MAVContainer = forwardRef<HTMLDivElement, MAVContainerProps>(functi
     history = true,
     statusBar = true,
     theme = 'auto',
+    onBranch,
     className,
     style,
     children,
@@ -137,7 +140,7 @@ export const MAVContainer = forwardRef<HTMLDivElement, MAVContainerProps>(functi
       case 'generated_text':
         return <GeneratedTextPanel key={key} limitChars={limitChars} />
       case 'top_predictions':
-        return <TopPredictionsPanel key={key} />
+        return <TopPredictionsPanel key={key} onBranch={onBranch} />
       case 'mlp_activations':
         return <MlpActivationsPanel key={key} scale={scale} maxBarLength={maxBarLength} />
       case 'attention_entropy':

@@ -12,6 +12,22 @@ export interface TopPredictionsPanelProps extends Omit<HTMLAttributes<HTMLElemen
   limit?: number
   /** Heading and accessible name. Default `"Top predictions"`. */
   title?: string
+  /**
+   * Called with the step and a prediction's token when the person asks to continue the run with that
+   * token there; each row gets a button for it. Build the run with `branchRequest` of `@mav/client`.
+   * Default: none (no buttons).
+   */
+  onBranch?: (point: MavBranchEvent) => void
+}
+
+/** What `onBranch` of {@link TopPredictionsPanel} receives. */
+export interface MavBranchEvent {
+  /** The step number (`step.step`) to branch at. */
+  step: number
+  /** The token to continue with at that step. */
+  tokenId: number
+  /** The token's text. */
+  text: string
 }
 
 /**
@@ -19,7 +35,7 @@ export interface TopPredictionsPanelProps extends Omit<HTMLAttributes<HTMLElemen
  * with the token that was chosen marked.
  */
 export const TopPredictionsPanel = forwardRef<HTMLElement, TopPredictionsPanelProps>(function TopPredictionsPanel(
-  { step: stepProp, limit, title = 'Top predictions', ...rest },
+  { step: stepProp, limit, title = 'Top predictions', onBranch, ...rest },
   ref,
 ) {
   const source = usePanelSource('TopPredictionsPanel', stepProp)
@@ -34,7 +50,14 @@ export const TopPredictionsPanel = forwardRef<HTMLElement, TopPredictionsPanelPr
       panel="top_predictions"
       state={source.state}
       message={source.message}
-      aside={step ? <span className="mav-muted">step {source.index + 1}</span> : undefined}
+      aside={
+        step ? (
+          <span className="mav-muted" data-forced={step.forced || undefined}>
+            step {source.index + 1}
+            {step.forced ? ' (forced)' : ''}
+          </span>
+        ) : undefined
+      }
       {...rest}
     >
       <table className="mav-predictions">
@@ -50,6 +73,11 @@ export const TopPredictionsPanel = forwardRef<HTMLElement, TopPredictionsPanelPr
             <th scope="col" className="mav-num">
               Logit
             </th>
+            {onBranch && (
+              <th scope="col">
+                <span className="mav-sr-only">Branch</span>
+              </th>
+            )}
           </tr>
         </thead>
         <tbody>
@@ -80,6 +108,19 @@ export const TopPredictionsPanel = forwardRef<HTMLElement, TopPredictionsPanelPr
                   {formatPercent(prediction.prob)}
                 </td>
                 <td className="mav-num">{formatValue(prediction.logit)}</td>
+                {onBranch && step && (
+                  <td className="mav-branch">
+                    <button
+                      type="button"
+                      className="mav-branch-button"
+                      title="Continue with this token"
+                      aria-label={`Continue with ${JSON.stringify(prediction.text)} at step ${step.step + 1}`}
+                      onClick={() => onBranch({ step: step.step, tokenId: prediction.id, text: prediction.text })}
+                    >
+                      <span aria-hidden="true">⑂</span>
+                    </button>
+                  </td>
+                )}
               </tr>
             )
           })}

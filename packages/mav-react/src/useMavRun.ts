@@ -6,6 +6,7 @@ import {
   type MavRunRequest,
   type MavRunState,
   type MavRunStore,
+  nextStepRequest,
   replay as replayEvents,
 } from '@mav/client'
 import { useCallback, useContext, useEffect, useRef, useState } from 'react'
@@ -44,6 +45,15 @@ export interface UseMavRunResult {
   stop(): void
   /** Aborts any current run and plays `events` back with their recorded timing. */
   replay(events: Iterable<MavEvent>, options?: UseMavRunReplayOptions): Promise<void>
+  /**
+   * Step mode: generates the next token of `request` (its `max_new_tokens` is the run's length), in a
+   * request of its own that forces the steps so far: the server keeps nothing between presses. The
+   * first press, or one with another request, starts the run afresh. Resolves `false` when the run was
+   * already complete.
+   */
+  step(request: MavRunRequest): Promise<boolean>
+  /** Step mode: generates the rest of `request` after the steps so far, in one stream. */
+  finish(request: MavRunRequest): Promise<boolean>
 }
 
 /**
@@ -74,8 +84,11 @@ export function useMavRun(options: UseMavRunOptions = {}): UseMavRunResult {
     return next.signal
   }, [])
 
-  const start = useCallback(
-    (request: MavRunRequest) => {
+  // The request a stepped run belongs to (without its length): another one starts a new run.
+  const stepping = useRef<string | null>(null)
+
+  const stream = useCallback(
+    (request: MavRunRequest, append: boolean) => {
       const current = clientRef.current
       if (current === null) {
         return Promise.reject(
@@ -92,13 +105,38 @@ export function useMavRun(options: UseMavRunOptions = {}): UseMavRunResult {
           if (!signal.aborted) store.retrying(info)
         },
       })
-      return store.consume(events, { signal })
+      return store.consume(events, { signal, append })
     },
     [begin, store],
   )
 
+  const start = useCallback(
+    (request: MavRunRequest) => {
+      stepping.current = null
+      return stream(request, false)
+    },
+    [stream],
+  )
+
+  const advance = useCallback(
+    async (request: MavRunRequest, count: number) => {
+      const key = JSON.stringify({ ...request, max_new_tokens: undefined })
+      const state = store.getSnapshot()
+      const fresh = stepping.current !== key || state.meta === null || state.steps.length === 0
+      const next = nextStepRequest(request, fresh ? { meta: null, steps: [] } : state, count)
+      if (next === undefined) return false
+      stepping.current = key
+      await stream(next, !fresh)
+      return true
+    },
+    [store, stream],
+  )
+  const step = useCallback((request: MavRunRequest) => advance(request, 1), [advance])
+  const finish = useCallback((request: MavRunRequest) => advance(request, Number.MAX_SAFE_INTEGER), [advance])
+
   const replay = useCallback(
     (events: Iterable<MavEvent>, replayOptions: UseMavRunReplayOptions = {}) => {
+      stepping.current = null
       const signal = begin()
       const list = Array.from(events)
       return store.consume(replayEvents(list, { speed: replayOptions.speed ?? 1, signal }), { signal })
@@ -120,5 +158,5 @@ export function useMavRun(options: UseMavRunOptions = {}): UseMavRunResult {
     [],
   )
 
-  return { state, store, start, stop, replay }
+  return { state, store, start, stop, replay, step, finish }
 }

@@ -126,6 +126,31 @@ BAD_BODIES = [
     ({"prompt": "hi", "chat": "yes"}, 400, "invalid_request", "chat"),
     ({"prompt": "hi", "chat": True}, 400, "invalid_request", "chat"),  # tiny GPT-2 has no chat template
     ([1, 2], 400, "invalid_request", None),
+    # Branch and step mode: a forced prefix from another model, out of the vocabulary or too long.
+    *[
+        ({"prompt": "hi", "forced": forced}, 400, "invalid_request", field)
+        for forced, field in [
+            ({"model": "smollm2-135m-instruct", "token_ids": [1]}, "forced.model"),
+            ({"model": TINY_GPT2_ID, "token_ids": [1, 400]}, "forced.token_ids"),
+            ({"model": TINY_GPT2_ID, "token_ids": [-1]}, "forced.token_ids.0"),
+            ({"model": TINY_GPT2_ID, "token_ids": []}, "forced.token_ids"),
+            ({"token_ids": [1]}, "forced.model"),
+            ({"model": TINY_GPT2_ID, "token_ids": [1] * 1024}, "forced.token_ids"),  # MAV_MAX_NEW_TOKENS
+            ({"model": TINY_GPT2_ID, "token_ids": [1] * 256}, "forced.token_ids"),  # the 256-token context
+        ]
+    ],
+    (
+        {"prompt": "hi", "max_new_tokens": 10, "forced": {"model": TINY_GPT2_ID, "token_ids": [1] * 250}},
+        400,
+        "invalid_request",
+        "max_new_tokens",
+    ),
+    (
+        {"prompt": "hi", "max_new_tokens": 1000, "forced": {"model": TINY_GPT2_ID, "token_ids": [1] * 30}},
+        400,
+        "invalid_request",
+        "max_new_tokens",
+    ),
 ]
 
 

@@ -175,6 +175,20 @@ EDGES: dict[str, list[Any]] = {
     "repetition_penalty": [0, 5e-324, 0.0099, 0.01, 1, 100, 100.5, 1e300],
     "seed": [-1, 0, 2**32 - 1, 2**32],
     "top_n": [0, 1, 100, 101],
+    "forced": [
+        {"model": "m", "token_ids": [0, 2**53 - 1]},
+        {"model": "m", "token_ids": [1], "echo": False},
+        {"model": "m", "token_ids": [1], "echo": 1},
+        {"model": "m", "token_ids": []},
+        {"model": "", "token_ids": [1]},
+        {"token_ids": [1]},
+        {"model": "m"},
+        {"model": "m", "token_ids": [-1]},
+        {"model": "m", "token_ids": [1.5]},
+        {"model": "m", "token_ids": [2**53]},
+        {"model": "m", "token_ids": "1"},
+        [1, 2],
+    ],
 }
 
 

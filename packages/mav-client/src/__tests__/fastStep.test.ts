@@ -15,6 +15,7 @@ const valid = () => ({
   attention_entropy: [0, 2.5],
   distribution: { entropy: 1.2, top_probs: [0.5, 0.25, 0] },
   elapsed_ms: 12.5,
+  forced: true,
 })
 
 type Path = Array<string | number>

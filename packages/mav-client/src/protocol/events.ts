@@ -23,6 +23,8 @@ export const metaDataSchema = z.object({
   model: runModelSchema,
   prompt_tokens: z.array(tokenSchema),
   request: runRequestSchema,
+  /** Branch and step mode: how many of the run's first steps were forced (`request.forced`); absent when none. */
+  forced_steps: z.optional(count()),
 })
 
 /** Progress before the first step (queueing, loading weights). */
@@ -53,6 +55,8 @@ export const stepDataSchema = z.object({
     top_probs: z.array(probability()).check(z.maxLength(100)),
   }),
   elapsed_ms: z.number().check(z.gte(0)),
+  /** Branch and step mode: `true` when the token was forced by the request, not chosen; absent otherwise. */
+  forced: z.optional(z.boolean()),
 })
 
 /** A failure after the stream started. */

@@ -31,8 +31,9 @@ function predictions(value: unknown): MavPrediction[] | undefined {
 /** The step data, checked and copied, or `undefined` when it breaks any rule of `stepDataSchema`. */
 export function readStepFast(data: unknown): MavStepData | undefined {
   if (!isRecord(data)) return undefined
-  const { step, token, text_delta, distribution, elapsed_ms } = data
+  const { step, token, text_delta, distribution, elapsed_ms, forced } = data
   if (!isCount(step) || typeof text_delta !== 'string') return undefined
+  if (forced !== undefined && typeof forced !== 'boolean') return undefined
   if (!isRecord(token) || !isCount(token.id) || typeof token.text !== 'string') return undefined
   if (!isRecord(distribution) || !isFiniteNumber(distribution.entropy) || distribution.entropy < 0) return undefined
   if (!isFiniteNumber(elapsed_ms) || elapsed_ms < 0) return undefined
@@ -41,7 +42,7 @@ export function readStepFast(data: unknown): MavStepData | undefined {
   const attention = numbers(data.attention_entropy, isFiniteNumber)
   const topProbs = numbers(distribution.top_probs, isProbability, 100)
   if (!top || !activations || !attention || !topProbs) return undefined
-  return {
+  const out: MavStepData = {
     step,
     token: { id: token.id, text: token.text },
     text_delta,
@@ -51,4 +52,6 @@ export function readStepFast(data: unknown): MavStepData | undefined {
     distribution: { entropy: distribution.entropy, top_probs: topProbs },
     elapsed_ms,
   }
+  if (forced !== undefined) out.forced = forced
+  return out
 }

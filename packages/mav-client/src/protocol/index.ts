@@ -21,6 +21,8 @@ export {
   statusDataSchema,
   stepDataSchema,
 } from './events'
+export type { MavForcedPrefix } from './forced'
+export { forcedPrefixSchema } from './forced'
 export type {
   MavDoneEvent,
   MavErrorEvent,

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini'
+import { forcedPrefixSchema } from './forced'
 import { count } from './primitives'
 
 /** The aggregation openmav applies to each layer's hidden state of the newest token. */
@@ -59,6 +60,8 @@ export const runRequestSchema = z.object({
   top_n: z._default(z.int().check(z.gte(1), z.lte(MAX_TOP_N)), 20),
   /** Wrap the prompt in the model's chat template. Default: the server decides (the reference server: on when the model has one). */
   chat: z.optional(z.boolean()),
+  /** Branch and step mode: tokens taken as already generated (see `forcedPrefixSchema`). Default: none. */
+  forced: z.optional(forcedPrefixSchema),
 })
 
 /** What a caller passes: only `prompt` is required. */

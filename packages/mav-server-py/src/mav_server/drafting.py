@@ -31,6 +31,10 @@ PROMPT_CHUNK = 512
 chunk x length floats), so a long prompt goes through in chunks; only the last chunk's newest position
 is read."""
 
+FORCED_CHUNK = 16
+"""Forced tokens per pass when their positions' outputs are wanted: a pass keeps every layer's attention
+rows of the positions it returns, so a long forced prefix goes through a few positions at a time."""
+
 ACCEPTANCE_PRIOR = 0.5
 """Guesses chosen, as a share, assumed before a run has made any: optimistic, so drafting starts on
 where a second row is cheap and the run's own guesses soon correct it."""
@@ -90,6 +94,25 @@ class Drafter:
 
     def _pays(self) -> bool:
         return self.draft_cost is not None and 1.0 + self.acceptance > self.draft_cost
+
+    def force(self, forced: Sequence[int], *, outputs: bool) -> Iterator[tuple[int, Outputs]]:
+        """Take `forced` as generated after the prompt, before `steps` chooses the next tokens. With
+        `outputs`, the iterator gives each forced token with the outputs of the position that predicts
+        it (its passes run as they are asked for); without, it is empty (the first step's pass feeds
+        them)."""
+        start = len(self.tokens) - 1  # the position that predicts forced[0]
+        for token in forced:
+            self.lookup.append(token)
+        return self._forced_outputs(start, forced) if outputs and forced else iter(())
+
+    def _forced_outputs(self, start: int, forced: Sequence[int]) -> Iterator[tuple[int, Outputs]]:
+        decoder, tokens = self.decoder, self.tokens
+        while decoder.length < start:
+            self._feed(tokens[decoder.length : min(start, decoder.length + PROMPT_CHUNK)])
+        for first in range(0, len(forced), FORCED_CHUNK):
+            group = tokens[start + first : start + min(first + FORCED_CHUNK, len(forced))]
+            for offset, out in enumerate(self._feed(group, keep=len(group))):
+                yield forced[first + offset], out
 
     def steps(self, choose: Choose, max_new_tokens: int) -> Iterator[tuple[int, Outputs]]:
         """Choose up to `max_new_tokens` tokens; the forward pass for a token runs only when it is asked

@@ -18,7 +18,7 @@ import numpy as np
 from . import metrics, wire
 from .detokenize import IncrementalDetokenizer
 from .drafting import Drafter
-from .engines import LoadedModel
+from .engines import LoadedModel, Outputs
 from .protocol import DoneEvent, DoneReason, EffectiveRequest, ErrorEvent, Event, StatusEvent
 from .sampling import Sampler
 
@@ -37,21 +37,39 @@ class RawStep:
     """Raw logits for the position that chose the token, shape (vocab,), float32."""
     activations: np.ndarray
     attention_entropy: np.ndarray
+    forced: bool = False
+    """The request forced this token (`forced.token_ids`); the sampler did not choose it."""
 
 
 def iter_steps(
-    loaded: LoadedModel, prompt_ids: Sequence[int], sampler: Sampler, aggregation: str, max_new_tokens: int
+    loaded: LoadedModel,
+    prompt_ids: Sequence[int],
+    sampler: Sampler,
+    aggregation: str,
+    max_new_tokens: int,
+    forced: Sequence[int] = (),
+    *,
+    forced_outputs: bool = True,
 ) -> Iterator[RawStep]:
-    """Yield one `RawStep` per new token; the forward pass for a step runs only when it is asked for."""
-    decoder = loaded.decoder(len(prompt_ids) + max_new_tokens)
+    """Yield one `RawStep` per forced token (when `forced_outputs`), then one per new token; the forward
+    pass for a step runs only when it is asked for."""
+    decoder = loaded.decoder(len(prompt_ids) + len(forced) + max_new_tokens)
     drafter = Drafter(decoder, prompt_ids, loaded.draft_cost)
+    sampler.advance(len(forced))
+    for token_id, out in drafter.force(forced, outputs=forced_outputs):
+        yield _raw_step(token_id, out, aggregation, forced=True)
     for token_id, out in drafter.steps(sampler.choose, max_new_tokens):
-        yield RawStep(
-            token_id,
-            out.logits[0],
-            metrics.layer_activations(out.hidden_states, aggregation),
-            metrics.attention_entropies(out.attentions),
-        )
+        yield _raw_step(token_id, out, aggregation)
+
+
+def _raw_step(token_id: int, out: Outputs, aggregation: str, *, forced: bool = False) -> RawStep:
+    return RawStep(
+        token_id,
+        out.logits[0],
+        metrics.layer_activations(out.hidden_states, aggregation),
+        metrics.attention_entropies(out.attentions),
+        forced,
+    )
 
 
 def token_text(loaded: LoadedModel, token_id: int) -> str:
@@ -88,13 +106,29 @@ def generate(
     def text_of(token_id: int) -> str:
         return token_text(loaded, token_id)
 
+    forced = request.forced.token_ids if request.forced else []
+    echo = request.forced.echo if request.forced else True
     steps = 0
     reason: DoneReason = "max_tokens"
     emit(StatusEvent(phase="generating", progress=0.0))
     try:
         sampler = Sampler(request)
         detokenizer = IncrementalDetokenizer(loaded.tokenizer, prompt_ids)
-        raw_steps = iter_steps(loaded, prompt_ids, sampler, request.aggregation, request.max_new_tokens)
+        if not echo:  # the client has these steps already: they are numbered, not sent
+            for token_id in forced:
+                detokenizer.add(token_id)
+                steps += 1
+                if token_id in loaded.eos_ids:
+                    return _done(emit, "eos", steps, elapsed())
+        raw_steps = iter_steps(
+            loaded,
+            prompt_ids,
+            sampler,
+            request.aggregation,
+            request.max_new_tokens,
+            forced,
+            forced_outputs=echo,
+        )
         try:
             while True:
                 if cancelled():
@@ -115,6 +149,7 @@ def generate(
                         raw.attention_entropy,
                         elapsed(),
                         text_of,
+                        forced=raw.forced,
                     )
                 )
                 steps += 1
@@ -133,6 +168,10 @@ def generate(
             )
         )
         reason = "error"
-    done = DoneEvent(reason=reason, steps=steps, elapsed_ms=wire.round_one(elapsed(), wire.MS_DECIMALS))
+    return _done(emit, reason, steps, elapsed())
+
+
+def _done(emit: Emit, reason: DoneReason, steps: int, elapsed_ms: float) -> DoneEvent:
+    done = DoneEvent(reason=reason, steps=steps, elapsed_ms=wire.round_one(elapsed_ms, wire.MS_DECIMALS))
     emit(done)
     return done

@@ -46,6 +46,27 @@ def _temperature_schema(schema: dict[str, Any]) -> None:
     )
 
 
+# --- Branch and step mode (issue 15): tokens taken as already generated --------------------------------
+
+
+class ForcedPrefix(BaseModel):
+    """`forced` of a run request (zod `forcedPrefixSchema`): steps 0..n-1 of the run, taken as generated.
+
+    Which ids the model knows, and how many fit, depend on the model and the server: the app checks them.
+    """
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    model: str = Field(min_length=1)
+    """The model that produced `token_ids`; it must be the run's model."""
+    token_ids: list[Annotated[int, Field(ge=0, le=MAX_SAFE_INTEGER)]] = Field(min_length=1)
+    echo: bool = True
+    """Send a `step` event (`forced: true`) per forced token; false sends only the new steps."""
+
+
+# ---------------------------------------------------------------------------------------------------
+
+
 class RunRequest(BaseModel):
     """Body of `POST /run` and JSON of `GET /run?params=`.
 
@@ -72,6 +93,7 @@ class RunRequest(BaseModel):
     aggregation: Aggregation = "l2"
     top_n: int = Field(default=20, ge=1, le=100)
     chat: bool | None = None
+    forced: ForcedPrefix | None = None
 
 
 class EffectiveRequest(RunRequest):
@@ -152,6 +174,8 @@ class MetaEvent(BaseModel):
     model: MetaModel
     prompt_tokens: list[TokenInfo]
     request: EffectiveRequest
+    forced_steps: NonNegInt | None = None
+    """How many of the first steps were forced (`request.forced`); absent when none."""
 
 
 class StatusEvent(BaseModel):
@@ -169,6 +193,8 @@ class StepEvent(BaseModel):
     attention_entropy: list[Finite]
     distribution: Distribution
     elapsed_ms: NonNegFloat
+    forced: bool | None = None
+    """True when the request forced this token; absent when the sampler chose it."""
 
 
 class ErrorEvent(BaseModel):

@@ -60,7 +60,25 @@ def parse_request(data: object, settings: Settings) -> RunRequest:
             f"prompt must be at most {settings.max_prompt_chars} characters; got {len(request.prompt)}",
             field="prompt",
         )
-    if request.max_new_tokens > settings.max_new_tokens:
+    forced = len(request.forced.token_ids) if request.forced else 0
+    if forced >= settings.max_new_tokens:
+        raise ApiError(
+            400,
+            "invalid_request",
+            f"forced.token_ids must hold fewer than {settings.max_new_tokens} tokens on this server (a run's "
+            f"forced and new tokens together are at most {settings.max_new_tokens}); got {forced}",
+            field="forced.token_ids",
+        )
+    named = "max_new_tokens" in request.model_fields_set
+    if forced and named and forced + request.max_new_tokens > settings.max_new_tokens:
+        raise ApiError(
+            400,
+            "invalid_request",
+            f"max_new_tokens must be at most {settings.max_new_tokens - forced} after {forced} forced "
+            f"tokens on this server; got {request.max_new_tokens}",
+            field="max_new_tokens",
+        )
+    if request.max_new_tokens > settings.max_new_tokens - forced:
         if "max_new_tokens" in request.model_fields_set:
             raise ApiError(
                 400,
@@ -70,7 +88,7 @@ def parse_request(data: object, settings: Settings) -> RunRequest:
                 field="max_new_tokens",
             )
         # The protocol's default is more than this server allows: a request that did not ask is capped.
-        request = _with_default_max_new_tokens(request, settings.max_new_tokens)
+        request = _with_default_max_new_tokens(request, settings.max_new_tokens - forced)
     return request
 
 
@@ -127,26 +145,56 @@ def plan_run(registry: ModelRegistry, request: RunRequest) -> RunPlan:
         raise ApiError(
             400, "invalid_request", "prompt must produce at least one token; got none", field="prompt"
         )
+    forced = check_forced(request, model_id, card)
     context = card.context_length
     named = "max_new_tokens" in request.model_fields_set
-    if context is not None and not named and len(prompt_ids) < context:
+    used = len(prompt_ids) + forced
+    if context is not None and not named and used < context:
         # Servers cap what the client left to them: the default shrinks to what the context has room for.
-        room = context - len(prompt_ids)
+        room = context - used
         if request.max_new_tokens > room:
             request = _with_default_max_new_tokens(request, room)
-    if context is not None and len(prompt_ids) + request.max_new_tokens > context:
-        field = "prompt" if len(prompt_ids) >= context else "max_new_tokens"
+    if context is not None and used + request.max_new_tokens > context:
+        field = "max_new_tokens"
+        if used >= context:
+            field = "prompt" if len(prompt_ids) >= context else "forced.token_ids"
+        with_forced = f" plus forced.token_ids ({forced} tokens)" if forced else ""
         raise ApiError(
             400,
             "invalid_request",
-            f"prompt ({len(prompt_ids)} tokens) plus max_new_tokens ({request.max_new_tokens}) must fit "
-            f"the context of {model_id} ({context} tokens)",
+            f"prompt ({len(prompt_ids)} tokens){with_forced} plus max_new_tokens ({request.max_new_tokens}) "
+            f"must fit the context of {model_id} ({context} tokens)",
             field=field,
         )
     effective = EffectiveRequest.model_validate(
         {**request.model_dump(), "model": model_id, "chat": chat}, strict=False
     )
     return RunPlan(f"run_{uuid.uuid4().hex[:16]}", effective, prompt_ids, card, registry.label(model_id))
+
+
+def check_forced(request: RunRequest, model_id: str, card: ModelCard) -> int:
+    """How many tokens the request forces, once they are known to come from this model and its
+    vocabulary; raises `ApiError` (400) naming the field otherwise."""
+    if request.forced is None:
+        return 0
+    if request.forced.model != model_id:
+        raise ApiError(
+            400,
+            "invalid_request",
+            f"forced.model must be the run's model {model_id!r} (forced tokens are ids of the model that "
+            f"produced them); got {show_value(request.forced.model)}",
+            field="forced.model",
+        )
+    for index, token_id in enumerate(request.forced.token_ids):
+        if token_id >= card.vocab_size:
+            raise ApiError(
+                400,
+                "invalid_request",
+                f"forced.token_ids[{index}] must be a token id of {model_id} (below {card.vocab_size}); "
+                f"got {token_id}",
+                field="forced.token_ids",
+            )
+    return len(request.forced.token_ids)
 
 
 def execute_run(
@@ -168,6 +216,7 @@ def execute_run(
                 for token_id in plan.prompt_ids
             ],
             request=plan.request,
+            forced_steps=len(plan.request.forced.token_ids) if plan.request.forced else None,
         )
     )
     try:

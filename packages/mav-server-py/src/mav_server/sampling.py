@@ -60,6 +60,12 @@ class Sampler:
             scores[remove] = -np.inf
         return scores
 
+    def advance(self, steps: int) -> None:
+        """Move past `steps` forced steps: a sampled step draws one number, so a run continued after k
+        forced tokens draws what the run made in one go draws from its step k on."""
+        if not self.greedy and steps > 0:
+            self.rng.random(steps)
+
     def choose(self, tokens: Sequence[int], logits: np.ndarray) -> int:
         """`tokens` is the whole sequence so far (the prompt included); `logits` the raw scores (1, vocab)."""
         scores = self.filtered(tokens, logits)

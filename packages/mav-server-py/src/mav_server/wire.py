@@ -55,6 +55,8 @@ def step_event(
     attention_entropy: np.ndarray,
     elapsed_ms: float,
     text_of: Callable[[int], str],
+    *,
+    forced: bool = False,
 ) -> StepEvent:
     """A step event from one position's numbers, rounded field by field; `text_of(id)` is a token's text.
 
@@ -80,6 +82,7 @@ def step_event(
                 "top_probs": rounded(summary.top_probs, TOP_PROBS_DECIMALS),
             },
             "elapsed_ms": round_one(elapsed_ms, MS_DECIMALS),
+            "forced": True if forced else None,
         }
     )
 
