@@ -40,6 +40,12 @@ export function CompareDiffTable({
   const from = Math.max(0, Math.min(index, common - 1) - around)
   const to = Math.min(common, Math.max(index, 0) + around + 1)
   const rows = []
+  // Always 2 * around + 1 rows: the table keeps its height while a run streams.
+  const filler = (key: number) => (
+    <tr key={`empty-${key}`} aria-hidden="true" className="mav-compare-filler">
+      <td colSpan={9} />
+    </tr>
+  )
   for (let i = from; i < to; i++) {
     const a = reference.steps.at(i)
     const b = run.steps.at(i)
@@ -71,6 +77,8 @@ export function CompareDiffTable({
       </tr>,
     )
   }
+  const empty = rows.length === 0
+  for (let k = rows.length + (empty ? 1 : 0); k < 2 * around + 1; k++) rows.push(filler(k))
   const missing =
     index >= common && index >= 0
       ? `${run.steps.length <= index ? label : referenceLabel} has no step ${index + 1}`
@@ -105,15 +113,14 @@ export function CompareDiffTable({
         </tr>
       </thead>
       <tbody>
-        {rows.length === 0 ? (
+        {empty && (
           <tr>
             <td colSpan={9} className="mav-muted">
               No step both runs have yet.
             </td>
           </tr>
-        ) : (
-          rows
         )}
+        {rows}
       </tbody>
     </table>
   )

@@ -1,7 +1,7 @@
 import { createRunStore, type MavEvent, type MavRunState, type MavRunStore } from '@mav/client'
 import { useMemo, useRef, useSyncExternalStore } from 'react'
 import { sameContent } from './sameContent'
-import { type MavUpdateMode, schedulerFor } from './scheduler'
+import { type MavUpdateMode, scheduleFrame } from './scheduler'
 
 /** A store holding `events`, dispatched at once. */
 export function storeOfEvents(events: readonly MavEvent[]): MavRunStore {
@@ -42,25 +42,41 @@ export function useRunStores(runs: readonly { store?: MavRunStore; events?: read
 }
 
 /**
- * The states of several runs, read through each store's `high` reader: in `frame` mode one update per
- * animation frame however many events arrive, in the turn the timelines and status lines use.
+ * The states of several runs. In `frame` mode one update per animation frame for all of them together,
+ * however many events arrive (each store's own schedule would re-render the comparison once per run).
  */
 export function useCompareStates(stores: readonly MavRunStore[], updates: MavUpdateMode = 'frame'): MavRunState[] {
   const source = useMemo(() => {
-    const readers = stores.map((store) => schedulerFor(store, updates).reader('high'))
-    let cached: MavRunState[] = readers.map((reader) => reader.getSnapshot())
-    const getSnapshot = () => {
-      const next = readers.map((reader) => reader.getSnapshot())
-      if (next.some((state, i) => state !== cached[i])) cached = next
-      return cached
+    const read = () => stores.map((store) => store.getSnapshot())
+    let cached: MavRunState[] = read()
+    let scheduled = false
+    const listeners = new Set<() => void>()
+    const publish = () => {
+      if (!scheduled) return
+      scheduled = false
+      const next = read()
+      if (next.every((state, i) => state === cached[i])) return
+      cached = next
+      for (const listener of listeners) listener()
+    }
+    const onChange = () => {
+      if (scheduled) return
+      scheduled = true
+      if (updates === 'sync') publish()
+      else scheduleFrame(publish)
     }
     const subscribe = (listener: () => void) => {
-      const offs = readers.map((reader) => reader.subscribe(listener))
+      listeners.add(listener)
+      const offs = stores.map((store) => store.subscribe(onChange))
+      // Changes between the first render and this subscription.
+      onChange()
       return () => {
+        listeners.delete(listener)
         for (const off of offs) off()
+        scheduled = false
       }
     }
-    return { getSnapshot, subscribe }
+    return { getSnapshot: () => cached, subscribe }
   }, [stores, updates])
   return useSyncExternalStore(source.subscribe, source.getSnapshot, source.getSnapshot)
 }
