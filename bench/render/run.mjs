@@ -21,6 +21,7 @@ const steps = quick ? 200 : 2000
 const repeats = quick ? 1 : 20
 const scrubs = quick ? 5 : 40
 const pacedRepeats = quick ? 1 : 3
+const compareRepeats = quick ? 1 : 10
 // --trace FILE: record a Chrome performance trace of one container run and print where frame time goes.
 const tracePath = args.includes('--trace') ? args[args.indexOf('--trace') + 1] : undefined
 // --frames: print every frame time of every run.
@@ -171,6 +172,20 @@ async function main() {
       `container at 10 steps per frame: ${paced.length} frames, median ${percentile(paced, 50).toFixed(2)} ms, ` +
         `p95 ${percentile(paced, 95).toFixed(2)} ms, max ${Math.max(...paced).toFixed(2)} ms`,
     )
+    // Two runs fed together into MAVCompare: its columns, diff rows and difference heatmaps.
+    await runOnce('compare', steps, 0, 0)
+    const compare = []
+    const compareP95 = []
+    for (let r = 0; r < compareRepeats; r++) {
+      const result = await runOnce('compare', steps, 0, 0)
+      compare.push(...result.frames)
+      compareP95.push(percentile(result.frames, 95))
+      if (printFrames) console.log(`compare frames (ms): ${result.frames.map((f) => f.toFixed(0)).join(' ')}`)
+    }
+    console.log(
+      `compare (2 runs): ${compare.length} frames, median ${percentile(compare, 50).toFixed(2)} ms, ` +
+        `p95 ${percentile(compare, 95).toFixed(2)} ms, max ${Math.max(...compare).toFixed(2)} ms`,
+    )
     const over = (values, ms) => values.filter((value) => value > ms).length
     // The p95 is over every frame of every repeat: one repeat is only a few dozen frames.
     const all = frames.container
@@ -185,6 +200,7 @@ async function main() {
       render_p95_frame_ms: round(percentile(all, 95)),
       render_p95_frame_ms_baseline: round(percentile(frames.baseline, 95)),
       render_p95_frame_ms_paced: round(percentile(paced, 95)),
+      render_p95_frame_ms_compare: round(percentile(compare, 95)),
       scrub_ms_p95: round(percentile(scrub, 95)),
       details: {
         ...figures,
@@ -206,6 +222,14 @@ async function main() {
             `${over(paced, 16.7)} frames over 16.7 ms`,
         },
         render_p95_frame_ms_baseline: { ...spread(p95.baseline), frames: frames.baseline.length },
+        render_p95_frame_ms_compare: {
+          ...spread(compareP95),
+          frames: compare.length,
+          note:
+            `two ${steps}-step runs fed together into MAVCompare, p95 of all ${compare.length} frames of ` +
+            `${compareRepeats} runs (spread: per run); median ${round(percentile(compare, 50))} ms, ` +
+            `${over(compare, 16.7)} frames over 16.7 ms`,
+        },
         scrub_ms_p95: {
           min: round(Math.min(...scrub)),
           median: round(percentile(scrub, 50)),

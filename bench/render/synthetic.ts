@@ -1,8 +1,11 @@
 import { type MavEvent, runRequestSchema } from '@mav/client'
 
-/** A deterministic SmolLM2-shaped run (30 layers, 9 heads, top_n 20) of `steps` tokens, ~25 ms apart. */
-export function syntheticRun(steps: number, layers = 30): MavEvent[] {
-  let seed = 11
+/**
+ * A deterministic SmolLM2-shaped run (30 layers, 9 heads, top_n 20) of `steps` tokens, ~25 ms apart;
+ * another `startSeed` gives another run of the same shape.
+ */
+export function syntheticRun(steps: number, layers = 30, startSeed = 11): MavEvent[] {
+  let seed = startSeed
   const random = () => {
     seed = (seed * 1103515245 + 12345) % 2147483648
     return seed / 2147483648

@@ -467,10 +467,12 @@ describe('examples/next-app end to end (real backend, bundled model, Chromium)',
     assert.equal(await row.getAttribute('aria-current'), 'step')
     // Greedy and sampled from the same prompt share the first step's distribution: KL 0.
     assert.ok(Number(await row.getAttribute('data-kl')) < 1e-6, 'same prompt, same first distribution')
-    const chosen = (run) =>
-      page.locator(`.mav-compare-column[data-run="${run}"] tr[data-chosen]`).first().getAttribute('data-token-id')
-    const [a, b] = [await chosen('Run A'), await chosen('Run B')]
-    assert.equal(await row.getAttribute('data-agree'), String(a === b))
+    // Each column shows its own first token, the one the diff row names.
+    const [tokenA, tokenB] = await row.locator('td code').allTextContents()
+    const newest = (run) => page.locator(`.mav-compare-column[data-run="${run}"] .mav-text-token`).textContent()
+    assert.equal((await newest('Run A')).trim(), tokenA.replace('␣', ' ').trim())
+    assert.equal((await newest('Run B')).trim(), tokenB.replace('␣', ' ').trim())
+    assert.equal(await row.getAttribute('data-agree'), String(tokenA === tokenB))
     assert.equal(await page.locator('.mav-diff-heatmap').count(), 2)
     assert.match(page.url(), /b\.temperature=1/)
     await screenshot('compare.png')

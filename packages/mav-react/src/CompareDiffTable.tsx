@@ -42,7 +42,7 @@ export function CompareDiffTable({
   const rows = []
   // Always 2 * around + 1 rows: the table keeps its height while a run streams.
   const filler = (key: number) => (
-    <tr key={`empty-${key}`} aria-hidden="true" className="mav-compare-filler">
+    <tr key={key} className="mav-compare-filler">
       <td colSpan={9} />
     </tr>
   )
@@ -52,8 +52,9 @@ export function CompareDiffTable({
     if (!a || !b) continue
     const diff = diffStep(a, b, match)
     rows.push(
+      // Keyed by position: following a run, the rows' text changes in place instead of rows moving.
       <tr
-        key={i}
+        key={i - from}
         data-step={i}
         data-agree={diff.agree}
         data-kl={diff.kl === null ? 'none' : diff.kl}

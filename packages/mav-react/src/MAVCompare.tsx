@@ -44,7 +44,10 @@ export interface MAVCompareProps extends Omit<HTMLAttributes<HTMLDivElement>, 'c
   stepIndex?: number | null
   /** Called when the timeline, a heatmap click or a panel changes the step shown. */
   onStepIndexChange?: (stepIndex: number | null) => void
-  /** The panels of each run's column. Default `["generated_text", "top_predictions"]`. */
+  /**
+   * The panels of each run's column. Default `["generated_text"]`: the diff rows carry each run's token
+   * and probabilities; add `"top_predictions"` and others at the cost of more work per frame.
+   */
   panels?: readonly MavPanelSpec[]
   /** Which per-layer differences to draw as heatmaps. Default both. */
   metrics?: readonly MavHistoryMetric[]
@@ -62,7 +65,7 @@ export interface MAVCompareProps extends Omit<HTMLAttributes<HTMLDivElement>, 'c
   theme?: 'auto' | 'light' | 'dark'
 }
 
-const DEFAULT_PANELS: readonly MavPanelSpec[] = ['generated_text', 'top_predictions']
+const DEFAULT_PANELS: readonly MavPanelSpec[] = ['generated_text']
 const BOTH: readonly MavHistoryMetric[] = ['activations', 'attention_entropy']
 const ACTIVE = new Set(['connecting', 'loading', 'streaming'])
 const defaultLabel = (index: number) => `Run ${String.fromCharCode(65 + index)}`

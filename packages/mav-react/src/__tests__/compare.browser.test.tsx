@@ -43,6 +43,7 @@ describe('MAVCompare in Chromium', () => {
     const other = variant(recording, 2, 10)
     const { container } = render(
       <MAVCompare
+        panels={['generated_text', 'top_predictions']}
         runs={[
           { store, label: 'Live' },
           { events: other, label: 'Recorded' },

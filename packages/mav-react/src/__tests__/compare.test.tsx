@@ -45,6 +45,7 @@ describe('MAVCompare', () => {
     render(
       <MAVCompare
         updates="sync"
+        panels={['generated_text', 'top_predictions']}
         runs={[
           { store, label: 'Live' },
           { events: other, label: 'Recorded' },
@@ -70,6 +71,7 @@ describe('MAVCompare', () => {
     const events = recordingEvents()
     const other = divergedRun(events, 4)
     render(<MAVCompare updates="sync" stepIndex={4} runs={[{ events }, { events: other }]} />)
+    expect(screen.queryByRole('region', { name: 'Top predictions' })).toBeNull()
     const table = screen.getByRole('table', { name: /Run B against Run A/ })
     const row = table.querySelector('tr[data-step="4"]') as HTMLElement
     expect(row.getAttribute('aria-current')).toBe('step')
