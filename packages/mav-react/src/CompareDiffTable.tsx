@@ -1,4 +1,5 @@
 import { diffStep, type MavRunState, type MavTokenMatch, type MavTokenProbability } from '@mav/client'
+import type { CSSProperties } from 'react'
 import { visibleWhitespace } from './format'
 
 export interface CompareDiffTableProps {
@@ -85,44 +86,47 @@ export function CompareDiffTable({
       ? `${run.steps.length <= index ? label : referenceLabel} has no step ${index + 1}`
       : null
   return (
-    <table className="mav-compare-table" data-run={label}>
-      <caption>
-        {label} against {referenceLabel}
-        {missing && <span className="mav-muted"> ({missing})</span>}
-      </caption>
-      <thead>
-        <tr>
-          <th scope="col">Step</th>
-          <th scope="col">{referenceLabel}</th>
-          <th scope="col">{label}</th>
-          <th scope="col">Agree</th>
-          <th scope="col" title={`${referenceLabel}'s probability of its own token`}>
-            P<sub>{referenceLabel}</sub>(own)
-          </th>
-          <th scope="col" title={`${referenceLabel}'s probability of ${label}'s token`}>
-            P<sub>{referenceLabel}</sub>(other)
-          </th>
-          <th scope="col" title={`${label}'s probability of its own token`}>
-            P<sub>{label}</sub>(own)
-          </th>
-          <th scope="col" title={`${label}'s probability of ${referenceLabel}'s token`}>
-            P<sub>{label}</sub>(other)
-          </th>
-          <th scope="col" title="KL(reference ‖ run) in nats on the renormalised shared top-n support">
-            KL
-          </th>
-        </tr>
-      </thead>
-      <tbody>
-        {empty && (
+    // A box of fixed height: a step's new numbers re-lay out the table only, not the page around it.
+    <div className="mav-compare-table-box" style={{ '--mav-compare-rows': 2 * around + 1 } as CSSProperties}>
+      <table className="mav-compare-table" data-run={label}>
+        <caption>
+          {label} against {referenceLabel}
+          {missing && <span className="mav-muted"> ({missing})</span>}
+        </caption>
+        <thead>
           <tr>
-            <td colSpan={9} className="mav-muted">
-              No step both runs have yet.
-            </td>
+            <th scope="col">Step</th>
+            <th scope="col">{referenceLabel}</th>
+            <th scope="col">{label}</th>
+            <th scope="col">Agree</th>
+            <th scope="col" title={`${referenceLabel}'s probability of its own token`}>
+              P<sub>{referenceLabel}</sub>(own)
+            </th>
+            <th scope="col" title={`${referenceLabel}'s probability of ${label}'s token`}>
+              P<sub>{referenceLabel}</sub>(other)
+            </th>
+            <th scope="col" title={`${label}'s probability of its own token`}>
+              P<sub>{label}</sub>(own)
+            </th>
+            <th scope="col" title={`${label}'s probability of ${referenceLabel}'s token`}>
+              P<sub>{label}</sub>(other)
+            </th>
+            <th scope="col" title="KL(reference ‖ run) in nats on the renormalised shared top-n support">
+              KL
+            </th>
           </tr>
-        )}
-        {rows}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {empty && (
+            <tr>
+              <td colSpan={9} className="mav-muted">
+                No step both runs have yet.
+              </td>
+            </tr>
+          )}
+          {rows}
+        </tbody>
+      </table>
+    </div>
   )
 }
