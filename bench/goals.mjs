@@ -53,6 +53,11 @@ export const goals = {
     text: 'p95 <= 50 ms from a timeline seek to the step painted (80 x 10,000)',
     check: (f) => verdict(f.scrub_p95_ms_80x10k <= 50, `${fmt(f.scrub_p95_ms_80x10k, 1)} ms`),
   },
+  render_p95_frame_ms_compare: {
+    needs: ['render_p95_frame_ms_compare'],
+    text: 'p95 <= 16 ms with two 2,000-step runs in MAVCompare',
+    check: (f) => verdict(f.render_p95_frame_ms_compare <= 16, `${fmt(f.render_p95_frame_ms_compare)} ms`),
+  },
   bundle_gzip_bytes_react: {
     needs: ['bundle_gzip_bytes_react'],
     text: '<= 40 KB gzip incl. uPlot',

@@ -1,22 +1,26 @@
 // The page the render benchmark drives in Chromium: feeds a long run into a store as fast as the page
 // accepts (one event per task) while requestAnimationFrame deltas are recorded, with MAVContainer
-// mounted (all panels, the timeline, the history) or not mounted (the baseline).
+// mounted (all panels, the timeline, the history) or not mounted (the baseline); or two runs fed
+// together into MAVCompare (its default columns, diff rows and difference heatmaps).
 import { createRunStore, type MavEvent, type MavRunStore, mavEventSchema } from '@mav/client'
-import { MAVContainer } from '@mav/react'
+import { MAVCompare, MAVContainer } from '@mav/react'
 import '@mav/react/styles.css'
 import { useState } from 'react'
 import { flushSync } from 'react-dom'
 import { createRoot, type Root } from 'react-dom/client'
 import { type SyntheticShape, syntheticRun } from './synthetic'
 
-type Mode = 'container' | 'baseline'
+type Mode = 'container' | 'baseline' | 'compare'
 const runs = new Map<string, MavEvent[]>()
 let setStep: (step: number | null) => void = () => {}
 
-function App({ mode, store }: { mode: Mode; store: MavRunStore }) {
+function App({ mode, store, other }: { mode: Mode; store: MavRunStore; other: MavRunStore }) {
   const [stepIndex, setStepIndex] = useState<number | null>(null)
   setStep = setStepIndex
   if (mode === 'baseline') return <p>baseline: no container</p>
+  if (mode === 'compare') {
+    return <MAVCompare runs={[{ store }, { store: other }]} stepIndex={stepIndex} onStepIndexChange={setStepIndex} />
+  }
   return <MAVContainer store={store} stepIndex={stepIndex} onStepIndexChange={setStepIndex} />
 }
 
@@ -73,11 +77,13 @@ async function run({ mode, scrubs = 0, minMs = 0, perFrame = 0, keep = false, ..
   // before each run would leave their garbage to a collection inside the measured frames.
   const events = eventsOf(shape)
   const steps = shape.steps
+  const otherEvents = mode === 'compare' ? eventsOf({ ...shape, seed: 29 }) : []
   const store = createRunStore()
+  const other = createRunStore()
   const host = document.createElement('div')
   document.body.replaceChildren(host)
   const root = createRoot(host)
-  flushSync(() => root.render(<App mode={mode} store={store} />))
+  flushSync(() => root.render(<App mode={mode} store={store} other={other} />))
   await nextFrame()
 
   // Chromium starts a frame without waiting for the display (see run.mjs) only when something changed,
@@ -98,8 +104,10 @@ async function run({ mode, scrubs = 0, minMs = 0, perFrame = 0, keep = false, ..
   requestAnimationFrame(loop)
   const started = performance.now()
   store.reset('connecting')
+  if (mode === 'compare') other.reset('connecting')
   for (const [index, event] of events.entries()) {
     store.dispatch(event)
+    if (mode === 'compare') other.dispatch(otherEvents[index] as MavEvent)
     if (perFrame === 0) await nextTask()
     else if ((index + 1) % perFrame === 0) await nextFrame()
   }

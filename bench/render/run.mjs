@@ -1,9 +1,10 @@
 // Render benchmark: a 2,000-step 30-layer run replayed as fast as the page accepts into MAVContainer
 // (all panels, timeline, history) in headless Chromium, frame times from requestAnimationFrame deltas,
 // against the same page without the container; then timeline scrubs to random steps. Then the
-// big-model run of big.mjs (80 layers, 10,000 steps): frames, heap, timeline seeks.
+// big-model run of big.mjs (80 layers, 10,000 steps): frames, heap, timeline seeks; then two
+// 2,000-step runs fed together into MAVCompare.
 //   node bench/render/run.mjs [--quick] [--json out.json] [--frames] [--trace trace.json]
-//                             [--only default|big] [--from CHECKOUT]
+//                             [--only default|big|compare] [--from CHECKOUT]
 // MAV_BENCH_NO_MINIFY=1 keeps function names in the page, for profiles.
 // bench/render/ab.mjs compares two checkouts with this page.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
@@ -26,6 +27,7 @@ const steps = quick ? 200 : 2000
 const repeats = quick ? 1 : 20
 const scrubs = quick ? 5 : 40
 const pacedRepeats = quick ? 1 : 3
+const compareRepeats = quick ? 1 : 10
 // --trace FILE: record a Chrome performance trace of one container run and print where frame time goes.
 const tracePath = args.includes('--trace') ? args[args.indexOf('--trace') + 1] : undefined
 // --frames: print every frame time of every run.
@@ -214,6 +216,43 @@ async function defaultRun(browser, url) {
   return summary
 }
 
+/** Two 2,000-step runs fed together into MAVCompare (columns, diff rows, difference heatmaps). */
+async function compareRun(browser, url) {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } })
+  page.on('pageerror', (error) => console.error(`page error: ${error.message}`))
+  await page.goto(url)
+  await page.waitForFunction(() => document.title === 'ready')
+  const runOnce = () => page.evaluate((options) => window.mavBench.run(options), { mode: 'compare', steps })
+  await runOnce()
+  const compare = []
+  const compareP95 = []
+  for (let r = 0; r < compareRepeats; r++) {
+    const result = await runOnce()
+    compare.push(...result.frames)
+    compareP95.push(percentile(result.frames, 95))
+    if (printFrames) console.log(`compare frames (ms): ${result.frames.map((f) => f.toFixed(0)).join(' ')}`)
+  }
+  const over = compare.filter((value) => value > 16.7).length
+  console.log(
+    `compare (2 runs): ${compare.length} frames, median ${percentile(compare, 50).toFixed(2)} ms, ` +
+      `p95 ${percentile(compare, 95).toFixed(2)} ms, max ${Math.max(...compare).toFixed(2)} ms`,
+  )
+  await page.close()
+  return {
+    render_p95_frame_ms_compare: round(percentile(compare, 95)),
+    details: {
+      render_p95_frame_ms_compare: {
+        ...spread(compareP95),
+        frames: compare.length,
+        note:
+          `two ${steps}-step runs fed together into MAVCompare, p95 of all ${compare.length} frames of ` +
+          `${compareRepeats} runs (spread: per run); median ${round(percentile(compare, 50))} ms, ` +
+          `${over} frames over 16.7 ms`,
+      },
+    },
+  }
+}
+
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'mav-render-'))
   let browser
@@ -234,6 +273,7 @@ async function main() {
     for (const [name, part] of [
       ['default', defaultRun],
       ['big', (b, u) => bigRun(b, u, { quick, printFrames, trace: tracePath && only === 'big' ? trace : undefined })],
+      ['compare', compareRun],
     ]) {
       if (only !== undefined && only !== name) continue
       const { details, ...figures } = await part(browser, url)

@@ -10,6 +10,8 @@ export interface SyntheticShape {
   heads?: number
   /** Top predictions per step (`request.top_n`). Default 20. */
   topN?: number
+  /** Seed of the pseudo-random values: another seed gives another run of the same shape. Default 11. */
+  seed?: number
 }
 
 /**
@@ -19,7 +21,7 @@ export interface SyntheticShape {
  */
 export function syntheticRun(shape: SyntheticShape): MavEvent[] {
   const { steps, layers = 30, heads = 9, topN = 20 } = shape
-  let seed = 11
+  let seed = shape.seed ?? 11
   const random = () => {
     seed = (seed * 1103515245 + 12345) % 2147483648
     return seed / 2147483648

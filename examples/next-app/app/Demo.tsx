@@ -6,9 +6,10 @@ import { useMavModels } from '@mav/react/query'
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query'
 import { useSearchParams } from 'next/navigation'
 import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react'
+import { compareLinkFrom } from '../lib/compare'
 import { describeError, type FriendlyError } from '../lib/errors'
 import { recordingFileName, recordingFromState } from '../lib/recording'
-import { type DemoSettings, settingsFromQuery, settingsToQuery, toRunRequest } from '../lib/settings'
+import { type DemoSettings, displayOptions, settingsFromQuery, settingsToQuery, toRunRequest } from '../lib/settings'
 import { fetchRecording, settingsFromRecording } from '../lib/share'
 import { BranchView } from './components/BranchView'
 import { ErrorBanner } from './components/ErrorBanner'
@@ -198,6 +199,9 @@ function DemoPage({ recordingId }: { recordingId?: string }) {
     <div className="demo">
       <header className="demo-header">
         <h1>MAV web</h1>
+        <a className="demo-mode-link" href={compareLinkFrom(settings)}>
+          Compare runs
+        </a>
         <p>
           Watch a language model think, token by token: what it writes, what it nearly wrote, and what happens inside
           each of its layers.
@@ -268,7 +272,7 @@ function DemoPage({ recordingId }: { recordingId?: string }) {
             store={run.store}
             panels={settings.panels}
             scale={settings.scale}
-            rows={settings.panels.length > 3 ? 2 : 1}
+            {...displayOptions(settings)}
             onBranch={source === 'live' && !active ? onBranch : undefined}
             aria-label="Model internals"
           />

@@ -531,6 +531,80 @@ describe('examples/next-app end to end (real backend, bundled model, Chromium)',
     await page.getByLabel('One token per press').uncheck()
   })
 
+  test("every request field and openmav's display options come from the URL and reach the view", async () => {
+    const query = 'prompt=The+sea&max_new_tokens=3&seed=7&top_n=5&max_bar_length=35&limit_chars=12&num_grid_rows=3'
+    await page.goto(`${appUrl}/?${query}`)
+    assert.equal(await page.getByLabel('Seed', { exact: true }).inputValue(), '7')
+    assert.equal(await page.getByLabel('Top-n', { exact: true }).inputValue(), '5')
+    assert.equal(await page.getByLabel('Max bar length', { exact: true }).inputValue(), '35')
+    assert.equal(await page.getByLabel('Limit chars', { exact: true }).inputValue(), '12')
+    assert.equal(await page.getByLabel('Grid rows', { exact: true }).inputValue(), '3')
+    await page.getByRole('button', { name: 'Start', exact: true }).click()
+    await page.locator('.mav-container[data-status="done"]').waitFor({ timeout: 60_000 })
+    // The panels update in their own turns after the status line: wait for the last step's rows.
+    await page.waitForFunction(
+      () => document.querySelectorAll('[data-panel="mlp_activations"] li[data-bar-length]').length > 0,
+      null,
+      { timeout: 10_000 },
+    )
+    const predictions = page.getByRole('region', { name: 'Top predictions', exact: true })
+    await predictions.locator('tr[data-rank]').first().waitFor({ timeout: 10_000 })
+    assert.equal(await predictions.locator('tr[data-rank]').count(), 5, 'top_n = 5 predictions per step')
+    assert.equal(await page.locator('.mav-grid').getAttribute('data-columns'), '2', '5 panels in 3 rows')
+    const lengths = await page
+      .getByRole('region', { name: 'MLP activations', exact: true })
+      .locator('li[data-bar-length]')
+      .evaluateAll((rows) => rows.map((row) => Number(row.getAttribute('data-bar-length'))))
+    assert.equal(Math.max(...lengths), 35, 'the longest bar is max_bar_length long')
+    const text = page.getByRole('region', { name: 'Generated text', exact: true }).locator('.mav-text')
+    assert.equal(await text.getAttribute('data-truncated'), 'true', 'limit_chars = 12 cuts the text')
+    const shown = (await text.textContent()).replace('…', '')
+    // 12 characters, plus the glyph that makes a whitespace-only newest token visible.
+    assert.ok(shown.length > 0 && shown.length <= 13, `"${shown}" is at most limit_chars long`)
+    // The form writes the values back into the URL.
+    await page.getByLabel('Seed', { exact: true }).fill('8')
+    await page.waitForFunction(() => window.location.search.includes('seed=8'))
+    assert.match(page.url(), /top_n=5/)
+    assert.match(page.url(), /num_grid_rows=3/)
+  })
+
+  test('compare mode: two runs from a link, queued behind a one-run server, on one timeline', async (t) => {
+    const runs =
+      'runs=2&a.prompt=The+cat+sat&a.max_new_tokens=6&b.prompt=The+cat+sat&b.max_new_tokens=6&b.temperature=1&b.seed=3'
+    await page.goto(`${appUrl}/compare?${runs}`)
+    const runB = page.getByRole('group', { name: 'Run B settings' })
+    assert.equal(await runB.getByLabel('Temperature', { exact: true }).inputValue(), '1')
+    assert.equal(await runB.getByLabel('Seed', { exact: true }).inputValue(), '3')
+    await page.getByRole('button', { name: 'Start all', exact: true }).click()
+    // The backend runs one at a time: Run B says it waits for Run A instead of failing.
+    const waiting = page.locator('.mav-compare-column[data-run="Run B"] [data-waiting="true"]')
+    await waiting.waitFor({ timeout: 30_000 })
+    assert.match(await waiting.textContent(), /starts when Run A ends/)
+    const compare = page.locator('.mav-compare')
+    await page.locator('[data-run-statuses="done done"]').waitFor({ timeout: 120_000 })
+    assert.equal(await waiting.count(), 0, 'no run waits once both are done')
+    t.diagnostic(`both runs done; statuses ${await compare.getAttribute('data-run-statuses')}`)
+    assert.equal(await compare.getAttribute('data-normalised'), 'false', 'one model: no depth normalisation')
+
+    const slider = page.getByRole('slider', { name: 'Step of every run' })
+    await slider.focus()
+    await page.keyboard.press('Home')
+    await page.waitForFunction(() => document.querySelector('.mav-compare')?.getAttribute('data-step') === '0')
+    const row = page.locator('.mav-compare-table tr[data-step="0"]')
+    assert.equal(await row.getAttribute('aria-current'), 'step')
+    // Greedy and sampled from the same prompt share the first step's distribution: KL 0.
+    assert.ok(Number(await row.getAttribute('data-kl')) < 1e-6, 'same prompt, same first distribution')
+    // Each column shows its own first token, the one the diff row names.
+    const [tokenA, tokenB] = await row.locator('td code').allTextContents()
+    const newest = (run) => page.locator(`.mav-compare-column[data-run="${run}"] .mav-text-token`).textContent()
+    assert.equal((await newest('Run A')).trim(), tokenA.replace('␣', ' ').trim())
+    assert.equal((await newest('Run B')).trim(), tokenB.replace('␣', ' ').trim())
+    assert.equal(await row.getAttribute('data-agree'), String(tokenA === tokenB))
+    assert.equal(await page.locator('.mav-diff-heatmap').count(), 2)
+    assert.match(page.url(), /b\.temperature=1/)
+    await screenshot('compare.png')
+  })
+
   test('with the backend stopped, the page says so, and the recording replays', async () => {
     await backend.stop()
     await assert.rejects(fetch(`${backendUrl}/api/health`), 'the backend is really gone')

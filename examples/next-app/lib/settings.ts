@@ -28,10 +28,19 @@ export interface DemoSettings {
   topP: string
   minP: string
   repetitionPenalty: string
+  seed: string
+  /** Predictions per step (`top_n`). */
+  topN: string
   aggregation: (typeof AGGREGATIONS)[number]
   scale: MavScale
   chat: boolean
   panels: PanelId[]
+  /** Longest bar, as openmav's `--max-bar-length`. */
+  maxBarLength: string
+  /** Characters of generated text shown, as openmav's `--limit-chars`. */
+  limitChars: string
+  /** Grid rows, as openmav's `--num-grid-rows`; `""` = 1 for up to 3 panels, else 2. */
+  rows: string
 }
 
 export const DEFAULT_SETTINGS: DemoSettings = {
@@ -43,16 +52,33 @@ export const DEFAULT_SETTINGS: DemoSettings = {
   topP: '1',
   minP: '0',
   repetitionPenalty: '1',
+  seed: '42',
+  topN: '20',
   aggregation: 'l2',
   scale: 'linear',
   chat: false,
   panels: PANELS.map((panel) => panel.id),
+  maxBarLength: '20',
+  limitChars: '250',
+  rows: '',
 }
 
-type TextKey = 'prompt' | 'model' | 'maxNewTokens' | 'temperature' | 'topK' | 'topP' | 'minP' | 'repetitionPenalty'
+type RequestTextKey =
+  | 'prompt'
+  | 'model'
+  | 'maxNewTokens'
+  | 'temperature'
+  | 'topK'
+  | 'topP'
+  | 'minP'
+  | 'repetitionPenalty'
+  | 'seed'
+  | 'topN'
+type DisplayTextKey = 'maxBarLength' | 'limitChars' | 'rows'
+type TextKey = RequestTextKey | DisplayTextKey
 
-/** URL query name of each text setting: the request's wire names, so a shared link reads like the API. */
-const QUERY_KEYS: Record<TextKey, string> = {
+/** URL query name of each request setting: the request's wire names, so a shared link reads like the API. */
+export const REQUEST_QUERY_KEYS: Record<RequestTextKey, string> = {
   prompt: 'prompt',
   model: 'model',
   maxNewTokens: 'max_new_tokens',
@@ -61,7 +87,21 @@ const QUERY_KEYS: Record<TextKey, string> = {
   topP: 'top_p',
   minP: 'min_p',
   repetitionPenalty: 'repetition_penalty',
+  seed: 'seed',
+  topN: 'top_n',
 }
+
+/** URL query name of each display setting: openmav's option names. */
+const DISPLAY_QUERY_KEYS: Record<DisplayTextKey, string> = {
+  maxBarLength: 'max_bar_length',
+  limitChars: 'limit_chars',
+  rows: 'num_grid_rows',
+}
+
+const QUERY_KEYS: Record<TextKey, string> = { ...REQUEST_QUERY_KEYS, ...DISPLAY_QUERY_KEYS }
+
+/** Query names that belong to a run's request (the rest are how runs are shown). */
+export const REQUEST_QUERY_NAMES: readonly string[] = [...Object.values(REQUEST_QUERY_KEYS), 'aggregation', 'chat']
 
 /** The form label of each request field, for error messages that point at the right control. */
 export const FIELD_LABELS: Record<string, string> = {
@@ -73,6 +113,8 @@ export const FIELD_LABELS: Record<string, string> = {
   top_p: 'Top-p',
   min_p: 'Min-p',
   repetition_penalty: 'Repetition penalty',
+  seed: 'Seed',
+  top_n: 'Top-n',
   aggregation: 'Aggregation',
   chat: 'Chat template',
 }
@@ -137,6 +179,8 @@ export function toRunRequest(settings: DemoSettings): RunRequestResult {
     ['top_p', settings.topP],
     ['min_p', settings.minP],
     ['repetition_penalty', settings.repetitionPenalty],
+    ['seed', settings.seed],
+    ['top_n', settings.topN],
   ]
   const body: Record<string, unknown> = {
     prompt: settings.prompt,
@@ -160,4 +204,26 @@ export function toRunRequest(settings: DemoSettings): RunRequestResult {
     return problem(field, `${JSON.stringify(body[field])} is not allowed: ${issue?.message ?? 'invalid value'}`)
   }
   return { ok: true, request: body as MavRunRequest }
+}
+
+/** What `MAVContainer` takes for the display settings; a value it cannot use falls back to the default. */
+export interface DisplayOptions {
+  maxBarLength: number
+  limitChars: number
+  rows: number
+}
+
+function positive(text: string, fallback: number, integer: boolean): number {
+  const value = Number(text.trim())
+  if (text.trim() === '' || !Number.isFinite(value) || value <= 0) return fallback
+  return integer ? Math.max(1, Math.round(value)) : value
+}
+
+/** The display settings as numbers, each falling back to its default when unusable. */
+export function displayOptions(settings: DemoSettings): DisplayOptions {
+  return {
+    maxBarLength: positive(settings.maxBarLength, Number(DEFAULT_SETTINGS.maxBarLength), false),
+    limitChars: positive(settings.limitChars, Number(DEFAULT_SETTINGS.limitChars), true),
+    rows: positive(settings.rows, settings.panels.length > 3 ? 2 : 1, true),
+  }
 }

@@ -103,6 +103,8 @@ export function settingsFromRecording(header: MavRecordingHeader, events: readon
     topP: String(request.top_p ?? DEFAULT_SETTINGS.topP),
     minP: String(request.min_p ?? DEFAULT_SETTINGS.minP),
     repetitionPenalty: String(request.repetition_penalty ?? DEFAULT_SETTINGS.repetitionPenalty),
+    seed: String(request.seed ?? DEFAULT_SETTINGS.seed),
+    topN: String(request.top_n ?? DEFAULT_SETTINGS.topN),
     aggregation: request.aggregation ?? DEFAULT_SETTINGS.aggregation,
     chat: request.chat ?? DEFAULT_SETTINGS.chat,
   }

@@ -16,16 +16,27 @@ export interface SettingsFormProps {
   problem?: { field: string; message: string }
 }
 
-type NumberKey = 'maxNewTokens' | 'temperature' | 'topK' | 'topP' | 'minP' | 'repetitionPenalty'
+type NumberKey = 'maxNewTokens' | 'temperature' | 'topK' | 'topP' | 'minP' | 'repetitionPenalty' | 'seed' | 'topN'
 
-/** The numeric sampling controls: settings key, wire field (for ids and errors), label, hint. */
-const NUMBER_FIELDS: { key: NumberKey; field: string; label: string; hint: string; step: string }[] = [
+/** The numeric request controls: settings key, wire field (for ids and errors), label, hint. */
+export const NUMBER_FIELDS: { key: NumberKey; field: string; label: string; hint: string; step: string }[] = [
   { key: 'maxNewTokens', field: 'max_new_tokens', label: 'Max tokens', hint: '1 – 1024', step: '1' },
   { key: 'temperature', field: 'temperature', label: 'Temperature', hint: '0 = greedy', step: '0.1' },
   { key: 'topK', field: 'top_k', label: 'Top-k', hint: '0 = off', step: '1' },
   { key: 'topP', field: 'top_p', label: 'Top-p', hint: '(0, 1]', step: '0.05' },
   { key: 'minP', field: 'min_p', label: 'Min-p', hint: '[0, 1]', step: '0.05' },
   { key: 'repetitionPenalty', field: 'repetition_penalty', label: 'Repetition penalty', hint: '1 = off', step: '0.05' },
+  { key: 'seed', field: 'seed', label: 'Seed', hint: '0 – 4294967295', step: '1' },
+  { key: 'topN', field: 'top_n', label: 'Top-n', hint: 'predictions, 1 – 100', step: '1' },
+]
+
+type DisplayKey = 'maxBarLength' | 'limitChars' | 'rows'
+
+/** openmav's display options (not sent to the server): how the panels show a run. */
+const DISPLAY_FIELDS: { key: DisplayKey; id: string; label: string; hint: string; placeholder?: string }[] = [
+  { key: 'maxBarLength', id: 'max_bar_length', label: 'Max bar length', hint: 'longest bar, in scale units' },
+  { key: 'limitChars', id: 'limit_chars', label: 'Limit chars', hint: 'generated text shown' },
+  { key: 'rows', id: 'num_grid_rows', label: 'Grid rows', hint: 'panel rows', placeholder: 'auto' },
 ]
 
 interface FieldProps {
@@ -37,7 +48,7 @@ interface FieldProps {
   children: ReactNode
 }
 
-function Field({ id, label, hint, error, children }: FieldProps) {
+export function Field({ id, label, hint, error, children }: FieldProps) {
   return (
     <div className="demo-field">
       <label htmlFor={id}>{label}</label>
@@ -56,13 +67,13 @@ function Field({ id, label, hint, error, children }: FieldProps) {
   )
 }
 
-function modelLabel(model: MavModelInfo): string {
+export function modelLabel(model: MavModelInfo): string {
   const params =
     model.n_params >= 1e9 ? `${(model.n_params / 1e9).toFixed(1)}B` : `${Math.round(model.n_params / 1e6)}M`
   return `${model.label} (${params}, ${model.n_layers} layers)`
 }
 
-function defaultLabel(models: MavModelInfo[] | undefined): string {
+export function defaultLabel(models: MavModelInfo[] | undefined): string {
   const fallback = models?.find((model) => model.default)
   return fallback ? `Server default: ${modelLabel(fallback)}` : 'Server default'
 }
@@ -165,6 +176,25 @@ export function SettingsForm({
           </select>
         </Field>
       </div>
+
+      <fieldset className="demo-grid demo-display">
+        <legend>Display</legend>
+        {DISPLAY_FIELDS.map(({ key, id, label, hint, placeholder }) => (
+          <Field key={key} id={`field-${id}`} label={label} hint={hint}>
+            <input
+              id={`field-${id}`}
+              type="number"
+              inputMode="numeric"
+              min="1"
+              step="1"
+              placeholder={placeholder}
+              value={settings[key]}
+              onChange={(event) => set(key, event.target.value)}
+              aria-describedby={`field-${id}-hint`}
+            />
+          </Field>
+        ))}
+      </fieldset>
 
       <div className="demo-check">
         <input

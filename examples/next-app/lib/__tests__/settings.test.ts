@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { DEFAULT_SETTINGS, settingsFromQuery, settingsToQuery, toRunRequest } from '../settings'
+import { DEFAULT_SETTINGS, displayOptions, settingsFromQuery, settingsToQuery, toRunRequest } from '../settings'
 
 describe('settings in the URL', () => {
   test('defaults make an empty query, and an empty query gives the defaults', () => {
@@ -19,10 +19,15 @@ describe('settings in the URL', () => {
       topP: '0.9',
       minP: '0.05',
       repetitionPenalty: '1.2',
+      seed: '7',
+      topN: '5',
       aggregation: 'max_abs' as const,
       scale: 'log' as const,
       chat: true,
       panels: ['mlp_activations' as const, 'attention_entropy' as const],
+      maxBarLength: '35',
+      limitChars: '400',
+      rows: '3',
     }
     const link = `https://example.test/?${settingsToQuery(settings)}`
     assert.deepEqual(settingsFromQuery(new URL(link).searchParams), settings)
@@ -50,6 +55,8 @@ describe('toRunRequest', () => {
       top_p: 1,
       min_p: 0,
       repetition_penalty: 1,
+      seed: 42,
+      top_n: 20,
     })
   })
 
@@ -61,6 +68,8 @@ describe('toRunRequest', () => {
       [{ minP: 'abc' }, 'Min-p', /"abc" is not a number/],
       [{ repetitionPenalty: '' }, 'Repetition penalty', /not a number/],
       [{ prompt: '   ' }, 'Prompt', /enter some text/],
+      [{ seed: '-3' }, 'Seed', /-3/],
+      [{ topN: '101' }, 'Top-n', /101/],
     ]
     for (const [change, label, message] of cases) {
       const result = toRunRequest({ ...DEFAULT_SETTINGS, ...change })
@@ -68,5 +77,19 @@ describe('toRunRequest', () => {
       assert.equal(result.problem.label, label)
       assert.match(result.problem.message, message)
     }
+  })
+})
+
+describe('displayOptions', () => {
+  test("openmav's display options by their names in the URL, as numbers for MAVContainer", () => {
+    const settings = settingsFromQuery(new URLSearchParams('max_bar_length=35&limit_chars=400&num_grid_rows=3'))
+    assert.deepEqual(displayOptions(settings), { maxBarLength: 35, limitChars: 400, rows: 3 })
+  })
+
+  test('an unusable value falls back to the default; rows default by the number of panels', () => {
+    const settings = { ...DEFAULT_SETTINGS, maxBarLength: 'x', limitChars: '-5', rows: '' }
+    assert.deepEqual(displayOptions(settings), { maxBarLength: 20, limitChars: 250, rows: 2 })
+    assert.equal(displayOptions({ ...settings, panels: ['generated_text'] }).rows, 1)
+    assert.equal(displayOptions({ ...settings, rows: '2.6' }).rows, 3)
   })
 })
