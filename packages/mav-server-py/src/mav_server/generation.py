@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import metrics, wire
+from . import detail, metrics, wire
 from .detokenize import IncrementalDetokenizer
 from .drafting import Drafter
 from .engines import LoadedModel
@@ -37,20 +37,39 @@ class RawStep:
     """Raw logits for the position that chose the token, shape (vocab,), float32."""
     activations: np.ndarray
     attention_entropy: np.ndarray
+    heads: detail.HeadDetail | None = None
+    lens: detail.LensDetail | None = None
 
 
 def iter_steps(
-    loaded: LoadedModel, prompt_ids: Sequence[int], sampler: Sampler, aggregation: str, max_new_tokens: int
+    loaded: LoadedModel,
+    prompt_ids: Sequence[int],
+    sampler: Sampler,
+    aggregation: str,
+    max_new_tokens: int,
+    details: Collection[str] = (),
 ) -> Iterator[RawStep]:
-    """Yield one `RawStep` per new token; the forward pass for a step runs only when it is asked for."""
+    """Yield one `RawStep` per new token; the forward pass for a step runs only when it is asked for.
+    `details` are the kinds of `RunRequest.detail` to compute."""
     decoder = loaded.decoder(len(prompt_ids) + max_new_tokens)
     drafter = Drafter(decoder, prompt_ids, loaded.draft_cost)
     for token_id, out in drafter.steps(sampler.choose, max_new_tokens):
+        heads = lens = None
+        if "heads" in details:
+            heads = detail.head_detail(out.attentions)
+            entropy = heads.entropy.mean(axis=-1)
+        else:
+            entropy = metrics.attention_entropies(out.attentions)
+        if "lens" in details:
+            # The last state is already normed: its lens is the step's own logits.
+            lens = detail.lens_detail(np.concatenate((loaded.unembed(out.hidden_states[:-1]), out.logits)))
         yield RawStep(
             token_id,
             out.logits[0],
             metrics.layer_activations(out.hidden_states, aggregation),
-            metrics.attention_entropies(out.attentions),
+            entropy,
+            heads,
+            lens,
         )
 
 
@@ -94,7 +113,9 @@ def generate(
     try:
         sampler = Sampler(request)
         detokenizer = IncrementalDetokenizer(loaded.tokenizer, prompt_ids)
-        raw_steps = iter_steps(loaded, prompt_ids, sampler, request.aggregation, request.max_new_tokens)
+        raw_steps = iter_steps(
+            loaded, prompt_ids, sampler, request.aggregation, request.max_new_tokens, request.detail or ()
+        )
         try:
             while True:
                 if cancelled():
@@ -115,6 +136,8 @@ def generate(
                         raw.attention_entropy,
                         elapsed(),
                         text_of,
+                        raw.heads,
+                        raw.lens,
                     )
                 )
                 steps += 1
