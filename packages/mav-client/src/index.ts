@@ -1,7 +1,17 @@
+export type { MavAnomaly, MavAnomalyDetector, MavAnomalyKind, MavAnomalyOptions } from './anomalies'
+export {
+  chosenProbability,
+  createAnomalyDetector,
+  DEFAULT_LOW_PROBABILITY,
+  findAnomalies,
+  nextMarked,
+  robustZ,
+} from './anomalies'
 export type { MavDistributionBin } from './binDistribution'
 export { binDistribution } from './binDistribution'
 export type { MavClient, MavClientOptions, MavHeaders, MavRequestOptions, MavRunOptions } from './client'
 export { createMavClient } from './client'
+export { headTargets, settlingLayer } from './detail'
 export type { MavProtocolErrorType } from './errors'
 export { MavHttpError, MavProtocolError } from './errors'
 export type { FromOpenMavOptions, OpenMavMeasurement } from './fromOpenMav'
