@@ -65,7 +65,7 @@ def test_detail_invariants(engine: str, request: pytest.FixtureRequest, validate
         # The per-layer attention entropy is the mean over the heads (both rounded to 3 decimals).
         for layer, mean in zip(heads.entropy, step.attention_entropy, strict=True):
             assert abs(sum(layer) / len(layer) - mean) <= 0.0011
-        length = prompt_length + step.step + 1  # the newest position attends to itself and before
+        length = prompt_length + step.step  # the position before the token attends to itself and before
         for positions, weights, covered in zip(
             (p for layer in heads.positions for p in layer),
             (w for layer in heads.weights_pct for w in layer),
