@@ -206,6 +206,7 @@ function DemoPage({ recordingId }: { recordingId?: string }) {
           panels={settings.panels}
           scale={settings.scale}
           rows={settings.panels.length > 3 ? 2 : 1}
+          anomalies={settings.detail}
           aria-label="Model internals"
         />
       </main>
