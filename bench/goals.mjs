@@ -49,6 +49,11 @@ export const goals = {
     text: 'p95 <= 16 ms',
     check: (f) => verdict(f.render_p95_frame_ms <= 16, `baseline ${fmt(f.render_p95_frame_ms_baseline)} ms`),
   },
+  render_p95_frame_ms_detail: {
+    needs: ['render_p95_frame_ms_detail'],
+    text: 'p95 <= 16 ms with detail and the new panels',
+    check: (f) => verdict(f.render_p95_frame_ms_detail <= 16, `${fmt(f.render_p95_frame_ms_detail)} ms`),
+  },
   bundle_gzip_bytes_react: {
     needs: ['bundle_gzip_bytes_react'],
     text: '<= 40 KB gzip incl. uPlot',

@@ -1,6 +1,7 @@
 // The page the render benchmark drives in Chromium: feeds a long run into a store as fast as the page
 // accepts (one event per task) while requestAnimationFrame deltas are recorded, with MAVContainer
-// mounted (all panels, the timeline, the history) or not mounted (the baseline).
+// mounted (all panels, the timeline, the history) or not mounted (the baseline); `detail` mounts every
+// panel, the opt-in ones included, with anomaly marks, over a run whose steps carry heads and lens.
 import { createRunStore, type MavEvent, type MavRunStore } from '@mav/client'
 import { MAVContainer } from '@mav/react'
 import '@mav/react/styles.css'
@@ -9,14 +10,36 @@ import { flushSync } from 'react-dom'
 import { createRoot } from 'react-dom/client'
 import { syntheticRun } from './synthetic'
 
-type Mode = 'container' | 'baseline'
-const runs = new Map<number, MavEvent[]>()
+type Mode = 'container' | 'baseline' | 'detail'
+const runs = new Map<string, MavEvent[]>()
+const ALL_PANELS = [
+  'generated_text',
+  'top_predictions',
+  'mlp_activations',
+  'attention_entropy',
+  'output_distribution',
+  'attention_heads',
+  'logit_lens',
+  'token_confidence',
+] as const
 let setStep: (step: number | null) => void = () => {}
 
 function App({ mode, store }: { mode: Mode; store: MavRunStore }) {
   const [stepIndex, setStepIndex] = useState<number | null>(null)
   setStep = setStepIndex
   if (mode === 'baseline') return <p>baseline: no container</p>
+  if (mode === 'detail') {
+    return (
+      <MAVContainer
+        store={store}
+        stepIndex={stepIndex}
+        onStepIndexChange={setStepIndex}
+        panels={ALL_PANELS}
+        rows={3}
+        anomalies
+      />
+    )
+  }
   return <MAVContainer store={store} stepIndex={stepIndex} onStepIndexChange={setStepIndex} />
 }
 
@@ -43,8 +66,9 @@ function shown(step: number, tokenId: number): boolean {
 async function run(mode: Mode, steps: number, scrubs: number, minMs = 0, perFrame = 0) {
   // Made once per length, as a replay parses its recording before it starts: building 2,000 events
   // right before each run would leave their garbage to a collection inside the measured frames.
-  const events = runs.get(steps) ?? syntheticRun(steps)
-  runs.set(steps, events)
+  const key = `${steps}:${mode === 'detail'}`
+  const events = runs.get(key) ?? syntheticRun(steps, 30, mode === 'detail')
+  runs.set(key, events)
   const store = createRunStore()
   const host = document.createElement('div')
   document.body.replaceChildren(host)
@@ -96,7 +120,7 @@ async function run(mode: Mode, steps: number, scrubs: number, minMs = 0, perFram
   running = false
 
   const scrub: number[] = []
-  if (mode === 'container') {
+  if (mode !== 'baseline') {
     let seed = 5
     for (let i = 0; i < scrubs; i++) {
       seed = (seed * 16807) % 2147483647

@@ -1,7 +1,11 @@
 import { type MavEvent, runRequestSchema } from '@mav/client'
 
-/** A deterministic SmolLM2-shaped run (30 layers, 9 heads, top_n 20) of `steps` tokens, ~25 ms apart. */
-export function syntheticRun(steps: number, layers = 30): MavEvent[] {
+/**
+ * A deterministic SmolLM2-shaped run (30 layers, 9 heads, top_n 20) of `steps` tokens, ~25 ms apart;
+ * with `detail`, every step carries `heads` and `lens` too (from a pool of 32, so the run's memory stays
+ * what a page holds for a long replay without making 2,000 distinct copies).
+ */
+export function syntheticRun(steps: number, layers = 30, detail = false): MavEvent[] {
   let seed = 11
   const random = () => {
     seed = (seed * 1103515245 + 12345) % 2147483648
@@ -19,6 +23,7 @@ export function syntheticRun(steps: number, layers = 30): MavEvent[] {
       request: runRequestSchema.parse({ prompt: 'Bench', max_new_tokens: steps }),
     },
   ]
+  const pool = detail ? Array.from({ length: 32 }, () => detailOf(layers, random)) : []
   for (let step = 0; step < steps; step++) {
     const raw = Array.from({ length: 100 }, () => random() ** 5)
     const total = raw.reduce((a, b) => a + b, 0) * 1.3
@@ -41,8 +46,37 @@ export function syntheticRun(steps: number, layers = 30): MavEvent[] {
       attention_entropy: Array.from({ length: layers }, () => round(random() * 3, 3)),
       distribution: { entropy: round(2 + random() * 3, 3), top_probs: probs },
       elapsed_ms: round(30 + step * 25, 1),
+      ...pool[step % 32],
     })
   }
   events.push({ type: 'done', reason: 'max_tokens', steps, elapsed_ms: 30 + steps * 25 })
   return events
+}
+
+function detailOf(layers: number, random: () => number) {
+  const round = (value: number, decimals: number) => Number(value.toFixed(decimals))
+  const grid = <T>(make: () => T) => Array.from({ length: layers }, () => Array.from({ length: 9 }, make))
+  const weights = () => Array.from({ length: 8 }, () => Math.round(random() * 30)).sort((a, b) => b - a) as number[]
+  const w = grid(weights)
+  const ids = Array.from({ length: layers + 1 }, () => Array.from({ length: 5 }, () => 100 + Math.floor(random() * 12)))
+  return {
+    heads: {
+      entropy: grid(() => round(random() * 3, 3)),
+      positions: grid(() => Array.from({ length: 8 }, () => Math.floor(random() * 40))),
+      weights_pct: w,
+      covered_pct: w.map((layer) =>
+        layer.map((head) =>
+          Math.min(
+            100,
+            head.reduce((a, b) => a + b, 0),
+          ),
+        ),
+      ),
+    },
+    lens: {
+      ids,
+      probs: ids.map(() => Array.from({ length: 5 }, () => round(random() * 0.2, 3)).sort((a, b) => b - a)),
+      texts: Object.fromEntries(Array.from({ length: 12 }, (_, i) => [String(100 + i), ` w${i}`])),
+    },
+  }
 }

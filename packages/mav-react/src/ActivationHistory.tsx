@@ -8,7 +8,7 @@ import {
   useEffect,
   useRef,
 } from 'react'
-import { MarkTicks } from './AnomalyMarks'
+import { MarkTicks } from './AnomalyTicks'
 import { useAnomalyMarks } from './anomalyMarks'
 import {
   type RunReader,

@@ -10,7 +10,7 @@ import {
   useRef,
   useSyncExternalStore,
 } from 'react'
-import { AnomalyControls, MarkTicks } from './AnomalyMarks'
+import { AnomalyControls, MarkTicks } from './AnomalyTicks'
 import { useAnomalyMarks } from './anomalyMarks'
 import { selectIndex, useRunScope, useScopeSelector } from './context'
 import { visibleWhitespace } from './format'
