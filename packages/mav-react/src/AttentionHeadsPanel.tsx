@@ -5,6 +5,7 @@ import {
   type HTMLAttributes,
   type KeyboardEvent,
   useContext,
+  useLayoutEffect,
   useMemo,
   useRef,
   useState,
@@ -90,28 +91,36 @@ export const AttentionHeadsPanel = forwardRef<HTMLElement, AttentionHeadsPanelPr
     gridRef.current?.querySelector<HTMLElement>(`[data-layer="${next.layer}"][data-head="${next.head}"]`)?.focus()
   }
 
+  // The cells are made once per grid shape; each step only writes their colour and labels (270 style
+  // writes, no reconciliation of 270 elements per token).
   const grid = useMemo(() => {
-    if (!heads) return null
-    return heads.entropy.map((row, layer) => (
+    if (layers === 0) return null
+    return Array.from({ length: layers }, (_, layer) => (
       // biome-ignore lint/suspicious/noArrayIndexKey: rows are layers
       <div className="mav-heads-row" key={layer}>
         <span className="mav-heads-label">L{layer + 1}</span>
-        {row.map((entropy, head) => (
-          <button
-            // biome-ignore lint/suspicious/noArrayIndexKey: heads are positional
-            key={head}
-            type="button"
-            className="mav-heads-cell"
-            data-layer={layer}
-            data-head={head}
-            aria-label={`L${layer + 1} head ${head + 1}: entropy ${entropy.toFixed(3)} nats`}
-            title={`L${layer + 1} H${head + 1}: ${entropy.toFixed(3)} nats, ${heads.covered_pct[layer]?.[head] ?? 0}% on its top positions`}
-            style={{ '--mav-h': Math.min(1, entropy / bound) } as CSSProperties}
-          />
+        {Array.from({ length: headCount }, (_, head) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: heads are positional
+          <button key={head} type="button" className="mav-heads-cell" data-layer={layer} data-head={head} />
         ))}
       </div>
     ))
-  }, [heads, bound])
+  }, [layers, headCount])
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `grid` re-runs it when the cells are new
+  useLayoutEffect(() => {
+    const root = gridRef.current
+    if (!root || !heads) return
+    const cells = root.querySelectorAll<HTMLElement>('.mav-heads-cell')
+    for (const cell of cells) {
+      const layer = Number(cell.dataset.layer)
+      const head = Number(cell.dataset.head)
+      const entropy = heads.entropy[layer]?.[head] ?? 0
+      cell.style.setProperty('--mav-h', String(Math.min(1, entropy / bound)))
+      const label = `L${layer + 1} head ${head + 1}: entropy ${entropy.toFixed(3)} nats, ${heads.covered_pct[layer]?.[head] ?? 0}% on its top 8 positions`
+      cell.setAttribute('aria-label', label)
+      cell.title = label
+    }
+  }, [heads, bound, grid])
 
   const state = scope?.store.getSnapshot() ?? null
   const targets = chosen && source.step ? headTargets(source.step, chosen.layer, chosen.head) : []

@@ -27,9 +27,11 @@ export interface AnomalyStore {
   getThreshold(): number
   setThreshold(value: number): void
   subscribe(listener: () => void): () => void
-  /** The marks of `state`'s steps; the same object until a step is added or the threshold changes. */
+  /** The marks of `state`'s steps; the same object for the same snapshot until the threshold changes. */
   marks(state: MavRunState): AnomalyMarks
 }
+
+const EMPTY: AnomalyMarks = { marked: [], byStep: new Map() }
 
 export function createAnomalyStore(options: MavAnomalyOptions = {}): AnomalyStore {
   const listeners = new Set<() => void>()
@@ -38,12 +40,14 @@ export function createAnomalyStore(options: MavAnomalyOptions = {}): AnomalyStor
   let first: MavStepEvent | undefined
   let marked: number[] = []
   let byStep = new Map<number, MavAnomaly>()
-  let current: AnomalyMarks = { marked, byStep }
+  // Readers of one scope trail each other by a few steps (update lanes), even across a new run: each
+  // snapshot keeps its own marks object, so a reader sees one value per snapshot (useSyncExternalStore
+  // re-reads every reader's value after each commit; a new object each time would never settle).
+  let views = new WeakMap<MavRunState, AnomalyMarks>()
   const restart = () => {
     detector = createAnomalyDetector({ ...options, lowProbability: threshold })
     marked = []
     byStep = new Map()
-    current = { marked, byStep }
   }
   return {
     getThreshold: () => threshold,
@@ -52,6 +56,7 @@ export function createAnomalyStore(options: MavAnomalyOptions = {}): AnomalyStor
       if (next === threshold || Number.isNaN(next)) return
       threshold = next
       restart()
+      views = new WeakMap()
       for (const listener of listeners) listener()
     },
     subscribe(listener) {
@@ -61,12 +66,14 @@ export function createAnomalyStore(options: MavAnomalyOptions = {}): AnomalyStor
       }
     },
     marks(state) {
+      const cached = views.get(state)
+      if (cached !== undefined) return cached
       const steps = state.steps
-      if (steps.at(0) !== first || steps.length < detector.length) {
+      if (steps.length === 0) return EMPTY
+      if (steps.at(0) !== first) {
         first = steps.at(0)
         restart()
       }
-      if (detector.length === steps.length) return current
       for (let i = detector.length; i < steps.length; i++) {
         const anomaly = detector.push(steps.at(i) as MavStepEvent)
         if (anomaly) {
@@ -74,8 +81,11 @@ export function createAnomalyStore(options: MavAnomalyOptions = {}): AnomalyStor
           byStep.set(anomaly.step, anomaly)
         }
       }
-      current = { marked: marked.slice(), byStep }
-      return current
+      let end = marked.length
+      while (end > 0 && (marked[end - 1] as number) >= steps.length) end--
+      const view = { marked: marked.slice(0, end), byStep }
+      views.set(state, view)
+      return view
     },
   }
 }

@@ -1,8 +1,23 @@
-import { findAnomalies, type MavEvent, type MavStepEvent, parseRecording, settlingLayer } from '@mav/client'
+import {
+  createRunStore,
+  findAnomalies,
+  type MavEvent,
+  type MavStepEvent,
+  parseRecording,
+  settlingLayer,
+} from '@mav/client'
 import { act, fireEvent, render, screen, within } from '@testing-library/react'
 import { describe, expect, it } from 'vitest'
 import detailText from '../__fixtures__/smollm2-detail.mavrec.jsonl?raw'
-import { AttentionHeadsPanel, GeneratedTextPanel, LogitLensPanel, MAVContainer, MavRunScope, Timeline } from '../index'
+import {
+  AttentionHeadsPanel,
+  createAnomalyStore,
+  GeneratedTextPanel,
+  LogitLensPanel,
+  MAVContainer,
+  MavRunScope,
+  Timeline,
+} from '../index'
 import { makeStep, recordingEvents, stepsOf } from './helpers'
 
 /** A real 14-step greedy run of the bundled SmolLM2 (30 layers, 9 heads) with `detail: ["heads", "lens"]`. */
@@ -169,3 +184,23 @@ describe('anomaly marks', () => {
 })
 
 const steps = stepsOf
+
+describe('createAnomalyStore', () => {
+  it('gives each reader length a stable marks object (update lanes trail each other)', () => {
+    const events = recordingEvents()
+    const store = createRunStore()
+    store.reset('connecting')
+    for (const event of events.slice(0, 31)) store.dispatch(event)
+    const behind = store.getSnapshot()
+    for (const event of events.slice(31)) store.dispatch(event)
+    const ahead = store.getSnapshot()
+    const marks = createAnomalyStore({ lowProbability: 0.3 })
+    const a = marks.marks(ahead)
+    const b = marks.marks(behind)
+    expect(marks.marks(ahead)).toBe(a)
+    expect(marks.marks(behind)).toBe(b)
+    const all = findAnomalies(stepsOf(events), { lowProbability: 0.3 }).map((x) => x.step)
+    expect(a.marked).toEqual(all)
+    expect(b.marked).toEqual(all.filter((step) => step < behind.steps.length))
+  })
+})
