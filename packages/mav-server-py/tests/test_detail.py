@@ -14,10 +14,12 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 import torch
 
 from mav_server.config import Settings
+from mav_server.detail import head_detail, lens_detail
 from mav_server.engines import torch as torch_engine
 from mav_server.models import ModelRegistry
 from mav_server.protocol import MetaEvent, StepEvent
@@ -141,3 +143,21 @@ def test_detail_a_model_cannot_give_is_refused(serve: Any, monkeypatch: pytest.M
     assert error["field"] == "detail" and "lens" in error["message"]
     heads = run_events(registry, {"prompt": "hi", "max_new_tokens": 2, "detail": ["heads"]})
     assert all(s.heads is not None and s.lens is None for s in steps_of(heads))
+
+
+def test_lens_and_head_arithmetic_against_sorting() -> None:
+    rng = np.random.default_rng(3)
+    logits = (rng.standard_normal((31, 4000)) * 3).astype(np.float32)
+    lens = lens_detail(logits)
+    expected = np.argsort(-logits, axis=1, kind="stable")[:, :5]
+    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
+    assert (lens.ids == expected).all()
+    assert np.allclose(lens.probs, np.take_along_axis(probs, expected, axis=1), atol=1e-6)
+    rows = rng.random((2, 3, 12)).astype(np.float32)
+    rows /= rows.sum(axis=-1, keepdims=True)
+    heads = head_detail(rows)
+    assert (heads.positions == np.argsort(-rows, axis=-1, kind="stable")[..., :8]).all()
+    assert np.allclose(heads.weights, -np.sort(-rows, axis=-1)[..., :8])
+    assert np.allclose(heads.entropy, -(rows * np.log(rows + 1e-9)).sum(axis=-1), atol=1e-5)
+    assert head_detail(rows[..., :3]).positions.shape == (2, 3, 3)  # fewer positions than 8

@@ -54,11 +54,17 @@ class LensDetail:
 def lens_detail(logits: np.ndarray, k: int = LENS_TOP) -> LensDetail:
     """Top-`k` of each row of `logits` (rows, vocab), with softmax probabilities."""
     logits = np.asarray(logits, dtype=np.float32)
-    top = np.argpartition(logits, -k, axis=-1)[:, -k:]
-    top_logits = np.take_along_axis(logits, top, axis=-1)
-    order = np.argsort(-top_logits, axis=-1, kind="stable")
-    top, top_logits = np.take_along_axis(top, order, axis=-1), np.take_along_axis(top_logits, order, axis=-1)
+    rows = np.arange(logits.shape[0])
+    # k arg-max passes over a copy: for a handful of candidates several times faster than argpartition.
+    work = logits.copy()
+    ids = np.empty((logits.shape[0], k), dtype=np.int64)
+    for i in range(k):
+        top = work.argmax(axis=1)
+        ids[:, i] = top
+        work[rows, top] = -np.inf
+    top_logits = logits[rows[:, None], ids]
     peak = top_logits[:, :1]
+    np.subtract(logits, peak, out=work)
     with np.errstate(under="ignore"):
-        total = np.exp(logits - peak).sum(axis=-1, keepdims=True, dtype=np.float32)
-    return LensDetail(top, np.exp(top_logits - peak) / total)
+        np.exp(work, out=work)
+    return LensDetail(ids, np.exp(top_logits - peak) / work.sum(axis=1, keepdims=True))
