@@ -21,6 +21,18 @@ export const goals = {
         `ours/generate ${fmt(f.backend_s_ours / f.backend_s_generate)}, openmav/ours ${fmt(f.backend_s_openmav / f.backend_s_ours)}`,
       ),
   },
+  backend_s_detail: {
+    needs: ['backend_s_detail', 'backend_s_ours'],
+    text: 'detail / ours <= 1.3 (same tokens)',
+    check: (f) =>
+      verdict(f.backend_s_detail / f.backend_s_ours <= 1.3, `${fmt(f.backend_s_detail / f.backend_s_ours)}x`),
+  },
+  wire_bytes_per_step_detail: {
+    needs: ['wire_bytes_per_step_detail'],
+    text: '<= 24 KB with every detail on (30 layers, 9 heads)',
+    check: (f) =>
+      verdict(f.wire_bytes_per_step_detail <= 24 * 1024, `${fmt(f.wire_bytes_per_step_detail / 1024, 1)} KB`),
+  },
   first_step_ms: {
     needs: ['first_step_ms', 'prompt_forward_ms'],
     text: '<= 1.5x one forward pass of the prompt',
@@ -57,6 +69,11 @@ export const goals = {
     needs: ['render_p95_frame_ms_compare'],
     text: 'p95 <= 16 ms with two 2,000-step runs in MAVCompare',
     check: (f) => verdict(f.render_p95_frame_ms_compare <= 16, `${fmt(f.render_p95_frame_ms_compare)} ms`),
+  },
+  render_p95_frame_ms_detail: {
+    needs: ['render_p95_frame_ms_detail'],
+    text: 'p95 <= 16 ms with detail and the new panels',
+    check: (f) => verdict(f.render_p95_frame_ms_detail <= 16, `${fmt(f.render_p95_frame_ms_detail)} ms`),
   },
   bundle_gzip_bytes_react: {
     needs: ['bundle_gzip_bytes_react'],

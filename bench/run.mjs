@@ -42,6 +42,8 @@ async function backend() {
     backend_tokens: b.tokens,
     backend_s_ours: b.ours_seconds.median,
     backend_s_ours_drafting: b.ours_drafting_seconds.median,
+    backend_s_detail: b.ours_detail_seconds.median,
+    wire_bytes_per_step_detail: b.step_bytes_detail.median,
     backend_s_ours_one_pass: b.ours_one_pass_per_token_seconds.median,
     backend_draft_cost: b.draft_cost,
     backend_s_generate: b.generate_seconds.median,
@@ -69,6 +71,14 @@ async function backend() {
           `for ${b.tokens} tokens, ${b.drafting_vs_one_pass_per_token_paired}x one pass per token within a repeat`,
       },
       backend_s_ours_one_pass: { ...spread(b.ours_one_pass_per_token_seconds), note: 'no drafting' },
+      backend_s_detail: {
+        ...spread(b.ours_detail_seconds),
+        note: `detail ["heads", "lens"] on; ${b.detail_vs_ours_paired}x ours within a repeat (back to back)`,
+      },
+      wire_bytes_per_step_detail: {
+        ...b.step_bytes_detail,
+        note: 'SmolLM2 (30 layers, 9 heads), detail ["heads", "lens"], top_n 20',
+      },
       backend_draft_cost: {
         note: 'time of a two-token pass over a one-token pass, measured when the model loads; drafting pays while 1 + acceptance exceeds it',
       },

@@ -1,7 +1,8 @@
 // The page the render benchmark drives in Chromium: feeds a long run into a store as fast as the page
 // accepts (one event per task) while requestAnimationFrame deltas are recorded, with MAVContainer
 // mounted (all panels, the timeline, the history) or not mounted (the baseline); or two runs fed
-// together into MAVCompare (its default columns, diff rows and difference heatmaps).
+// together into MAVCompare (its default columns, diff rows and difference heatmaps); `detail` mounts
+// every panel, the opt-in ones included, with anomaly marks, over a run whose steps carry heads and lens.
 import { createRunStore, type MavEvent, type MavRunStore, mavEventSchema } from '@mav/client'
 import { MAVCompare, MAVContainer } from '@mav/react'
 import '@mav/react/styles.css'
@@ -10,8 +11,18 @@ import { flushSync } from 'react-dom'
 import { createRoot, type Root } from 'react-dom/client'
 import { type SyntheticShape, syntheticRun } from './synthetic'
 
-type Mode = 'container' | 'baseline' | 'compare'
+type Mode = 'container' | 'baseline' | 'compare' | 'detail'
 const runs = new Map<string, MavEvent[]>()
+const ALL_PANELS = [
+  'generated_text',
+  'top_predictions',
+  'mlp_activations',
+  'attention_entropy',
+  'output_distribution',
+  'attention_heads',
+  'logit_lens',
+  'token_confidence',
+] as const
 let setStep: (step: number | null) => void = () => {}
 
 function App({ mode, store, other }: { mode: Mode; store: MavRunStore; other: MavRunStore }) {
@@ -20,6 +31,18 @@ function App({ mode, store, other }: { mode: Mode; store: MavRunStore; other: Ma
   if (mode === 'baseline') return <p>baseline: no container</p>
   if (mode === 'compare') {
     return <MAVCompare runs={[{ store }, { store: other }]} stepIndex={stepIndex} onStepIndexChange={setStepIndex} />
+  }
+  if (mode === 'detail') {
+    return (
+      <MAVContainer
+        store={store}
+        stepIndex={stepIndex}
+        onStepIndexChange={setStepIndex}
+        panels={ALL_PANELS}
+        rows={3}
+        anomalies
+      />
+    )
   }
   return <MAVContainer store={store} stepIndex={stepIndex} onStepIndexChange={setStepIndex} />
 }
@@ -75,7 +98,7 @@ async function run({ mode, scrubs = 0, minMs = 0, perFrame = 0, keep = false, ..
   release()
   // Made once per shape, as a replay parses its recording before it starts: building the events right
   // before each run would leave their garbage to a collection inside the measured frames.
-  const events = eventsOf(shape)
+  const events = eventsOf(mode === 'detail' ? { ...shape, detail: true } : shape)
   const steps = shape.steps
   const otherEvents = mode === 'compare' ? eventsOf({ ...shape, seed: 29 }) : []
   const store = createRunStore()
@@ -132,7 +155,7 @@ async function run({ mode, scrubs = 0, minMs = 0, perFrame = 0, keep = false, ..
   running = false
 
   const scrub: number[] = []
-  if (mode === 'container') {
+  if (mode !== 'baseline') {
     let seed = 5
     for (let i = 0; i < scrubs; i++) {
       seed = (seed * 16807) % 2147483647

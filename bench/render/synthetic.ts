@@ -6,12 +6,14 @@ export interface SyntheticShape {
   steps: number
   /** Transformer blocks: `activations` carries one more (the embeddings), `attention_entropy` this many. */
   layers?: number
-  /** Attention heads, in `meta` only (no step field carries per-head values). Default 9. */
+  /** Attention heads (`meta`, and `heads` with `detail`). Default 9. */
   heads?: number
   /** Top predictions per step (`request.top_n`). Default 20. */
   topN?: number
   /** Seed of the pseudo-random values: another seed gives another run of the same shape. Default 11. */
   seed?: number
+  /** Every step carries `heads` and `lens` too (from a pool of 32, so a long replay holds 32 copies). */
+  detail?: boolean
 }
 
 /**
@@ -20,7 +22,7 @@ export interface SyntheticShape {
  * zod schema before measuring.
  */
 export function syntheticRun(shape: SyntheticShape): MavEvent[] {
-  const { steps, layers = 30, heads = 9, topN = 20 } = shape
+  const { steps, layers = 30, heads = 9, topN = 20, detail = false } = shape
   let seed = shape.seed ?? 11
   const random = () => {
     seed = (seed * 1103515245 + 12345) % 2147483648
@@ -38,6 +40,7 @@ export function syntheticRun(shape: SyntheticShape): MavEvent[] {
       request: runRequestSchema.parse({ prompt: 'Bench', max_new_tokens: steps, top_n: topN }),
     },
   ]
+  const pool = detail ? Array.from({ length: 32 }, () => detailOf(layers, heads, random)) : []
   for (let step = 0; step < steps; step++) {
     const raw = Array.from({ length: 100 }, () => random() ** 5)
     const total = raw.reduce((a, b) => a + b, 0) * 1.3
@@ -60,8 +63,37 @@ export function syntheticRun(shape: SyntheticShape): MavEvent[] {
       attention_entropy: Array.from({ length: layers }, () => round(random() * 3, 3)),
       distribution: { entropy: round(2 + random() * 3, 3), top_probs: probs },
       elapsed_ms: round(30 + step * 25, 1),
+      ...pool[step % 32],
     })
   }
   events.push({ type: 'done', reason: 'max_tokens', steps, elapsed_ms: 30 + steps * 25 })
   return events
+}
+
+function detailOf(layers: number, heads: number, random: () => number) {
+  const round = (value: number, decimals: number) => Number(value.toFixed(decimals))
+  const grid = <T>(make: () => T) => Array.from({ length: layers }, () => Array.from({ length: heads }, make))
+  const weights = () => Array.from({ length: 8 }, () => Math.round(random() * 30)).sort((a, b) => b - a) as number[]
+  const w = grid(weights)
+  const ids = Array.from({ length: layers + 1 }, () => Array.from({ length: 5 }, () => 100 + Math.floor(random() * 12)))
+  return {
+    heads: {
+      entropy: grid(() => round(random() * 3, 3)),
+      positions: grid(() => Array.from({ length: 8 }, () => Math.floor(random() * 40))),
+      weights_pct: w,
+      covered_pct: w.map((layer) =>
+        layer.map((head) =>
+          Math.min(
+            100,
+            head.reduce((a, b) => a + b, 0),
+          ),
+        ),
+      ),
+    },
+    lens: {
+      ids,
+      probs: ids.map(() => Array.from({ length: 5 }, () => round(random() * 0.2, 3)).sort((a, b) => b - a)),
+      texts: Object.fromEntries(Array.from({ length: 12 }, (_, i) => [String(100 + i), ` w${i}`])),
+    },
+  }
 }

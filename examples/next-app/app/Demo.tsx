@@ -273,6 +273,7 @@ function DemoPage({ recordingId }: { recordingId?: string }) {
             panels={settings.panels}
             scale={settings.scale}
             {...displayOptions(settings)}
+            anomalies={settings.detail}
             onBranch={source === 'live' && !active ? onBranch : undefined}
             aria-label="Model internals"
           />

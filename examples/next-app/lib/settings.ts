@@ -7,6 +7,10 @@ export const PANELS = [
   { id: 'mlp_activations', label: 'MLP activations' },
   { id: 'attention_entropy', label: 'Attention entropy' },
   { id: 'output_distribution', label: 'Output distribution' },
+  // Opt-in: the first two need a run with detail on.
+  { id: 'attention_heads', label: 'Attention heads' },
+  { id: 'logit_lens', label: 'Logit lens' },
+  { id: 'token_confidence', label: 'Token confidence' },
 ] as const
 
 export type PanelId = (typeof PANELS)[number]['id']
@@ -34,6 +38,8 @@ export interface DemoSettings {
   aggregation: (typeof AGGREGATIONS)[number]
   scale: MavScale
   chat: boolean
+  /** Ask for every step detail (heads, logit lens) and mark anomalies. */
+  detail: boolean
   panels: PanelId[]
   /** Longest bar, as openmav's `--max-bar-length`. */
   maxBarLength: string
@@ -57,7 +63,8 @@ export const DEFAULT_SETTINGS: DemoSettings = {
   aggregation: 'l2',
   scale: 'linear',
   chat: false,
-  panels: PANELS.map((panel) => panel.id),
+  detail: false,
+  panels: ['generated_text', 'top_predictions', 'mlp_activations', 'attention_entropy', 'output_distribution'],
   maxBarLength: '20',
   limitChars: '250',
   rows: '',
@@ -117,6 +124,7 @@ export const FIELD_LABELS: Record<string, string> = {
   top_n: 'Top-n',
   aggregation: 'Aggregation',
   chat: 'Chat template',
+  detail: 'Deeper views',
 }
 
 const oneOf = <T extends string>(values: readonly T[], value: string | null, fallback: T): T =>
@@ -133,6 +141,8 @@ export function settingsFromQuery(query: URLSearchParams): DemoSettings {
   settings.scale = oneOf(SCALES, query.get('scale'), DEFAULT_SETTINGS.scale)
   const chat = query.get('chat')
   if (chat !== null) settings.chat = chat === '1' || chat === 'true'
+  const detail = query.get('detail')
+  if (detail !== null) settings.detail = detail === '1' || detail === 'true'
   const panels = query.get('panels')
   if (panels !== null) {
     const known = new Set<string>(PANELS.map((panel) => panel.id))
@@ -150,6 +160,7 @@ export function settingsToQuery(settings: DemoSettings): URLSearchParams {
   if (settings.aggregation !== DEFAULT_SETTINGS.aggregation) query.set('aggregation', settings.aggregation)
   if (settings.scale !== DEFAULT_SETTINGS.scale) query.set('scale', settings.scale)
   if (settings.chat !== DEFAULT_SETTINGS.chat) query.set('chat', settings.chat ? '1' : '0')
+  if (settings.detail !== DEFAULT_SETTINGS.detail) query.set('detail', settings.detail ? '1' : '0')
   if (settings.panels.join(',') !== DEFAULT_SETTINGS.panels.join(',')) query.set('panels', settings.panels.join(','))
   return query
 }
@@ -187,6 +198,7 @@ export function toRunRequest(settings: DemoSettings): RunRequestResult {
     aggregation: settings.aggregation,
     chat: settings.chat,
   }
+  if (settings.detail) body.detail = ['heads', 'lens']
   if (settings.model !== '') body.model = settings.model
   for (const [field, text] of numbers) {
     const trimmed = text.trim()

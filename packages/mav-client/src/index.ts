@@ -1,3 +1,12 @@
+export type { MavAnomaly, MavAnomalyDetector, MavAnomalyKind, MavAnomalyOptions } from './anomalies'
+export {
+  chosenProbability,
+  createAnomalyDetector,
+  DEFAULT_LOW_PROBABILITY,
+  findAnomalies,
+  nextMarked,
+  robustZ,
+} from './anomalies'
 export type { MavDistributionBin } from './binDistribution'
 export { binDistribution } from './binDistribution'
 export type { MavBranchPoint, MavRunSource } from './branching'
@@ -6,6 +15,7 @@ export type { MavClient, MavClientOptions, MavHeaders, MavRequestOptions, MavRun
 export { createMavClient } from './client'
 export type { MavStepDiff, MavTokenMatch, MavTokenProbability } from './compare'
 export { diffLayers, diffStep, resampleDepth, sharedSupportKl, tokenMatchFor } from './compare'
+export { headTargets, settlingLayer } from './detail'
 export type { MavProtocolErrorType } from './errors'
 export { MavHttpError, MavProtocolError } from './errors'
 export type { FromOpenMavOptions, OpenMavMeasurement } from './fromOpenMav'

@@ -1,9 +1,11 @@
 /**
  * Records the run that Storybook and the tests replay: a real greedy run of the bundled
  * SmolLM2-135M-Instruct through the reference backend (`.venv/bin/mav-server`, started here on a free
- * loopback port and stopped afterwards), saved as `src/__fixtures__/smollm2-demo.mavrec.jsonl`.
+ * loopback port and stopped afterwards), saved as `src/__fixtures__/smollm2-demo.mavrec.jsonl`; with
+ * `--detail`, a shorter run with every step detail on (`detail: ["heads", "lens"]`), saved as
+ * `src/__fixtures__/smollm2-detail.mavrec.jsonl`.
  *
- *   pnpm --filter @mav/react fixtures
+ *   pnpm --filter @mav/react fixtures [--detail]
  */
 import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
@@ -12,12 +14,15 @@ import { fileURLToPath } from 'node:url'
 import { createMavClient, type MavEvent, parseRecording, serializeRecording } from '@mav/client'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
-const target = fileURLToPath(new URL('../src/__fixtures__/smollm2-demo.mavrec.jsonl', import.meta.url))
+const detail = process.argv.includes('--detail')
+const name = detail ? 'smollm2-detail' : 'smollm2-demo'
+const target = fileURLToPath(new URL(`../src/__fixtures__/${name}.mavrec.jsonl`, import.meta.url))
 const request = {
   prompt: 'The old lighthouse keeper climbed the stairs one last time, and',
-  max_new_tokens: 61,
+  max_new_tokens: detail ? 14 : 61,
   temperature: 0,
   chat: false,
+  ...(detail ? { detail: ['heads' as const, 'lens' as const] } : {}),
 }
 
 const port = await new Promise<number>((resolve) => {

@@ -8,6 +8,8 @@ import {
   useEffect,
   useRef,
 } from 'react'
+import { MarkTicks } from './AnomalyTicks'
+import { useAnomalyMarks } from './anomalyMarks'
 import {
   type RunReader,
   type RunScope,
@@ -145,6 +147,7 @@ function Heatmap({ scope, pixels, metric, scale, rowHeight }: HeatmapProps) {
   const capacity = useScopeSelector(scope, selectCapacity)
   const length = useScopeSelector(scope, (state) => state.steps.length)
   const index = useScopeSelector(scope, selectIndex)
+  const marks = useAnomalyMarks(scope, pixels)
 
   const onPointerDown = (event: PointerEvent<HTMLDivElement>) => {
     const rect = event.currentTarget.getBoundingClientRect()
@@ -172,6 +175,7 @@ function Heatmap({ scope, pixels, metric, scale, rowHeight }: HeatmapProps) {
             style={{ '--mav-cursor': (index + 0.5) / capacity } as CSSProperties}
           />
         )}
+        {marks && <MarkTicks marks={marks} capacity={capacity} columns />}
       </div>
     </figure>
   )
@@ -180,7 +184,8 @@ function Heatmap({ scope, pixels, metric, scale, rowHeight }: HeatmapProps) {
 /**
  * A small history of the whole run: for each metric a layers x steps heatmap on canvas (one column per
  * step, one row per layer, top = embeddings/first block), each column normalised by `applyScaling`
- * and coloured with viridis. A cursor marks the selected step; clicking a column selects it.
+ * and coloured with viridis. A cursor marks the selected step; clicking a column selects it. With
+ * anomaly marks on, marked steps get a tick above their column.
  */
 export const ActivationHistory = forwardRef<HTMLElement, ActivationHistoryProps>(function ActivationHistory(
   {

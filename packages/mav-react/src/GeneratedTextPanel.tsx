@@ -1,5 +1,6 @@
 import type { MavRunState, MavStepEvent } from '@mav/client'
 import { forwardRef, type HTMLAttributes, useContext, useMemo } from 'react'
+import { ConfidenceText } from './ConfidenceText'
 import { MavRunScopeContext, selectIndex, useScopeSelector } from './context'
 import { visibleWhitespace } from './format'
 import { Panel } from './Panel'
@@ -17,6 +18,11 @@ export interface GeneratedTextPanelProps extends Omit<HTMLAttributes<HTMLElement
   showPrompt?: boolean
   /** Show only the last `limitChars` characters, as openmav's `--limit-chars`. Default 250. */
   limitChars?: number
+  /**
+   * In a container: show each token tinted by the probability the model gave it, its top alternatives
+   * on hover or focus, and move the timeline to it when activated. Default false.
+   */
+  confidence?: boolean
   /** Heading and accessible name. Default `"Generated text"`. */
   title?: string
 }
@@ -34,6 +40,7 @@ export const GeneratedTextPanel = forwardRef<HTMLElement, GeneratedTextPanelProp
     prompt: promptProp,
     showPrompt = true,
     limitChars = 250,
+    confidence = false,
     title = 'Generated text',
     ...rest
   },
@@ -82,14 +89,18 @@ export const GeneratedTextPanel = forwardRef<HTMLElement, GeneratedTextPanelProp
       aside={step ? <span className="mav-muted">step {source.index + 1}</span> : undefined}
       {...rest}
     >
-      <p className="mav-text" data-truncated={truncated || undefined}>
-        {truncated && <span className="mav-text-ellipsis">…</span>}
-        {promptShown !== '' && <span className="mav-text-prompt">{promptShown}</span>}
-        {before}
-        <mark className="mav-text-token" data-step={source.index}>
-          {tokenShown}
-        </mark>
-      </p>
+      {confidence && scope !== null ? (
+        <ConfidenceText scope={scope} limitChars={limit} />
+      ) : (
+        <p className="mav-text" data-truncated={truncated || undefined}>
+          {truncated && <span className="mav-text-ellipsis">…</span>}
+          {promptShown !== '' && <span className="mav-text-prompt">{promptShown}</span>}
+          {before}
+          <mark className="mav-text-token" data-step={source.index}>
+            {tokenShown}
+          </mark>
+        </p>
+      )}
     </Panel>
   )
 })

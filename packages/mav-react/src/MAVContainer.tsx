@@ -1,9 +1,20 @@
-import type { MavRunState, MavScale } from '@mav/client'
-import { type ComponentType, type CSSProperties, forwardRef, type HTMLAttributes, memo, type ReactNode } from 'react'
+import type { MavAnomalyOptions, MavRunState, MavScale } from '@mav/client'
+import {
+  type ComponentType,
+  type CSSProperties,
+  forwardRef,
+  type HTMLAttributes,
+  memo,
+  type ReactNode,
+  useMemo,
+} from 'react'
 import { ActivationHistory } from './ActivationHistory'
 import { AttentionEntropyPanel } from './AttentionEntropyPanel'
+import { AttentionHeadsPanel } from './AttentionHeadsPanel'
+import { createAnomalyStore, MavAnomalyContext } from './anomalyMarks'
 import { MavRunScopeContext, useScopeSelector } from './context'
 import { GeneratedTextPanel } from './GeneratedTextPanel'
+import { LogitLensPanel } from './LogitLensPanel'
 import { type MavRunSourceProps, useRunScopeValue } from './MavRunScope'
 import { MlpActivationsPanel } from './MlpActivationsPanel'
 import { OutputDistributionPanel } from './OutputDistributionPanel'
@@ -12,13 +23,19 @@ import { Timeline } from './Timeline'
 import { type MavBranchEvent, TopPredictionsPanel } from './TopPredictionsPanel'
 import { type MavPanelProps, useMavPanel } from './useMavPanel'
 
-/** The built-in panels, named as openmav's `--selected-panels`. */
+/**
+ * The built-in panels, named as openmav's `--selected-panels`; `attention_heads`, `logit_lens` (runs
+ * with `detail`) and `token_confidence` (the generated text tinted by probability) are opt-in.
+ */
 export type MavPanelName =
   | 'generated_text'
   | 'top_predictions'
   | 'mlp_activations'
   | 'attention_entropy'
   | 'output_distribution'
+  | 'attention_heads'
+  | 'logit_lens'
+  | 'token_confidence'
 
 /** An entry of `MAVContainer`'s `panels`: a built-in panel's name, or a custom panel component. */
 export type MavPanelSpec = MavPanelName | ComponentType<MavPanelProps>
@@ -58,6 +75,13 @@ export interface MAVContainerProps extends MavRunSourceProps, Omit<HTMLAttribute
   theme?: 'auto' | 'light' | 'dark'
   /** "Continue with this token" in the top predictions panel (see `TopPredictionsPanel`'s `onBranch`). Default: none. */
   onBranch?: (point: MavBranchEvent) => void
+  /**
+   * Mark steps worth a look on the timeline and the history heatmaps: the chosen token below a
+   * probability the user sets (default 10%) or a jump in output or attention entropy (`findAnomalies`
+   * of `@mav/client`); `]`/`[` on the timeline go to the next/previous mark. `true` for the defaults.
+   * Default false.
+   */
+  anomalies?: boolean | MavAnomalyOptions
   /** Rendered after the history, inside the run scope (so `useMavPanel` works there). */
   children?: ReactNode
 }
@@ -81,11 +105,15 @@ const selectStatus = (state: MavRunState) => state.status
 const selectLayers = (state: MavRunState) => state.meta?.model.n_layers
 const selectTopN = (state: MavRunState) => state.meta?.request.top_n
 
+/** The opt-in panels, beside the default five. */
+export const MAV_DETAIL_PANELS: readonly MavPanelName[] = ['attention_heads', 'logit_lens', 'token_confidence']
+const KNOWN_PANELS: readonly MavPanelName[] = [...MAV_PANELS, ...MAV_DETAIL_PANELS]
+
 function panelName(spec: MavPanelSpec, index: number): string {
   if (typeof spec !== 'string') return `custom-${index}`
-  if (!MAV_PANELS.includes(spec)) {
+  if (!KNOWN_PANELS.includes(spec)) {
     throw new TypeError(
-      `MAVContainer: panels[${index}] is ${JSON.stringify(spec)}; expected one of ${MAV_PANELS.map((name) => `"${name}"`).join(', ')} or a component`,
+      `MAVContainer: panels[${index}] is ${JSON.stringify(spec)}; expected one of ${KNOWN_PANELS.map((name) => `"${name}"`).join(', ')} or a component`,
     )
   }
   return spec
@@ -117,6 +145,7 @@ export const MAVContainer = forwardRef<HTMLDivElement, MAVContainerProps>(functi
     statusBar = true,
     theme = 'auto',
     onBranch,
+    anomalies = false,
     className,
     style,
     children,
@@ -125,6 +154,13 @@ export const MAVContainer = forwardRef<HTMLDivElement, MAVContainerProps>(functi
   ref,
 ) {
   const scope = useRunScopeValue({ store, events, updates, stepIndex, onStepIndexChange })
+  const anomalyOptions = anomalies === false ? null : anomalies === true ? {} : anomalies
+  const optionsKey = anomalyOptions === null ? null : JSON.stringify(anomalyOptions)
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the options' content, not their identity
+  const anomalyStore = useMemo(
+    () => (anomalyOptions === null ? null : createAnomalyStore(anomalyOptions)),
+    [optionsKey, scope.store],
+  )
   const status = useScopeSelector(scope, selectStatus)
   // Known from the run's `meta`, before its first step: the panels keep the height their rows will take
   // (styles.css), so the first token fills them in without moving anything below.
@@ -147,6 +183,12 @@ export const MAVContainer = forwardRef<HTMLDivElement, MAVContainerProps>(functi
         return <AttentionEntropyPanel key={key} scale={scale} maxBarLength={maxBarLength} />
       case 'output_distribution':
         return <OutputDistributionPanel key={key} />
+      case 'attention_heads':
+        return <AttentionHeadsPanel key={key} />
+      case 'logit_lens':
+        return <LogitLensPanel key={key} />
+      case 'token_confidence':
+        return <GeneratedTextPanel key={key} limitChars={limitChars} confidence title="Token confidence" />
       default:
         return <CustomPanelHost key={key} component={spec} scale={scale} maxBarLength={maxBarLength} />
     }
@@ -154,32 +196,34 @@ export const MAVContainer = forwardRef<HTMLDivElement, MAVContainerProps>(functi
 
   return (
     <MavRunScopeContext.Provider value={scope}>
-      <div
-        ref={ref}
-        className={className ? `mav-root mav-container ${className}` : 'mav-root mav-container'}
-        data-status={status}
-        data-mav-theme={theme === 'auto' ? undefined : theme}
-        data-layers={layers}
-        data-top-n={topN}
-        style={
-          {
-            ...style,
-            '--mav-columns': columns,
-            '--mav-rows': rowCount,
-            '--mav-layers': layers,
-            '--mav-top-n': topN,
-          } as CSSProperties
-        }
-        {...rest}
-      >
-        {statusBar && <RunStatus />}
-        {timeline && <Timeline />}
-        <div className="mav-grid" data-columns={columns} data-panels={names.join(' ')}>
-          {panels.map(render)}
+      <MavAnomalyContext.Provider value={anomalyStore}>
+        <div
+          ref={ref}
+          className={className ? `mav-root mav-container ${className}` : 'mav-root mav-container'}
+          data-status={status}
+          data-mav-theme={theme === 'auto' ? undefined : theme}
+          data-layers={layers}
+          data-top-n={topN}
+          style={
+            {
+              ...style,
+              '--mav-columns': columns,
+              '--mav-rows': rowCount,
+              '--mav-layers': layers,
+              '--mav-top-n': topN,
+            } as CSSProperties
+          }
+          {...rest}
+        >
+          {statusBar && <RunStatus />}
+          {timeline && <Timeline />}
+          <div className="mav-grid" data-columns={columns} data-panels={names.join(' ')}>
+            {panels.map(render)}
+          </div>
+          {history && <ActivationHistory scale={scale} />}
+          {children}
         </div>
-        {history && <ActivationHistory scale={scale} />}
-        {children}
-      </div>
+      </MavAnomalyContext.Provider>
     </MavRunScopeContext.Provider>
   )
 })

@@ -1,4 +1,5 @@
 import type { MavRunState } from '@mav/client'
+import { nextMarked } from '@mav/client'
 import {
   type CSSProperties,
   forwardRef,
@@ -9,6 +10,8 @@ import {
   useRef,
   useSyncExternalStore,
 } from 'react'
+import { AnomalyControls, MarkTicks } from './AnomalyTicks'
+import { useAnomalyMarks } from './anomalyMarks'
 import { selectIndex, useRunScope, useScopeSelector } from './context'
 import { visibleWhitespace } from './format'
 
@@ -32,7 +35,8 @@ const ACTIVE: ReadonlySet<MavRunState['status']> = new Set(['connecting', 'loadi
  * the arrow keys or Previous/Next pause on a step, like openmav's `--interactive` step mode, while the
  * run keeps streaming behind. Once the run has ended the button is no longer pressed and only goes to
  * the last step. Keys on the slider: arrows ±1, PageUp/PageDown ±`pageSize`, Home = first step, End =
- * follow live, Space = pause/follow.
+ * follow live, Space = pause/follow. With anomaly marks on (`MAVContainer`'s `anomalies`), marked steps
+ * show as ticks on the track and `]`/`[` go to the next/previous marked step.
  */
 export const Timeline = forwardRef<HTMLDivElement, TimelineProps>(function Timeline(
   { label = 'Step', pageSize = 10, className, ...rest },
@@ -44,6 +48,7 @@ export const Timeline = forwardRef<HTMLDivElement, TimelineProps>(function Timel
   const index = useScopeSelector(scope, selectIndex)
   const status = useScopeSelector(scope, selectStatus)
   const tokenText = useScopeSelector(scope, selectTokenText)
+  const marks = useAnomalyMarks(scope)
   const selected = useSyncExternalStore(selection.subscribe, selection.get, selection.get)
   const following = selected === null
   const live = following && ACTIVE.has(status)
@@ -80,6 +85,13 @@ export const Timeline = forwardRef<HTMLDivElement, TimelineProps>(function Timel
       case ' ':
         toggle()
         break
+      case ']':
+      case '[': {
+        const mark = marks ? nextMarked(marks.marked, index, event.key === ']' ? 1 : -1) : -1
+        if (mark >= 0) select(mark)
+        else handled = marks !== null
+        break
+      }
       default:
         handled = false
     }
@@ -148,6 +160,7 @@ export const Timeline = forwardRef<HTMLDivElement, TimelineProps>(function Timel
         }}
       >
         <span className="mav-slider-fill" />
+        {marks && <MarkTicks marks={marks} capacity={length} />}
         <span className="mav-slider-thumb" />
       </div>
       <output className="mav-timeline-value" data-step={index}>
@@ -160,6 +173,7 @@ export const Timeline = forwardRef<HTMLDivElement, TimelineProps>(function Timel
           </>
         )}
       </output>
+      {marks && <AnomalyControls marks={marks} index={index} select={select} />}
     </div>
   )
 })

@@ -15,6 +15,9 @@ const PANELS = Object.keys({
   mlp_activations: true,
   attention_entropy: true,
   output_distribution: true,
+  attention_heads: true,
+  logit_lens: true,
+  token_confidence: true,
 } satisfies Record<MavPanelName, true>)
 
 function checkOptions(options: MavPlayerOptions): void {

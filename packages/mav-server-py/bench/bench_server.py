@@ -87,13 +87,19 @@ DRAFTING = {"auto": "measured", "on": 0.0, "off": None}
 """Drafting paths: as the server decides it (the model's measured draft cost), on every pass, never."""
 
 
+DETAIL = ["heads", "lens"]
+"""Every step detail (`RunRequest.detail`): what `backend_s_detail` and the detail step bytes measure."""
+
+
 def time_ours(
-    loaded: TorchModel, prompt_ids: list[int], n: int, drafting: str = "auto"
+    loaded: TorchModel, prompt_ids: list[int], n: int, drafting: str = "auto", detail: list[str] | None = None
 ) -> tuple[float, float, list[StepEvent], list[int]]:
-    """Our generation of exactly `n` tokens (the end token does not stop it)."""
+    """Our generation of exactly `n` tokens (the end token does not stop it), with `detail` if given."""
     cost = loaded.draft_cost if drafting == "auto" else DRAFTING[drafting]
     loaded = dataclasses.replace(loaded, eos_ids=frozenset(), draft_cost=cost)
-    request = EffectiveRequest(model=loaded.card.id, prompt=PROMPT, max_new_tokens=n, chat=False)
+    request = EffectiveRequest(
+        model=loaded.card.id, prompt=PROMPT, max_new_tokens=n, chat=False, detail=detail or None
+    )
     steps: list[StepEvent] = []
     sizes: list[int] = []
 
@@ -322,20 +328,26 @@ def main(argv: list[str] | None = None) -> int:
     drafted_passes = count_passes(lambda: time_ours(loaded, prompt_ids, n, "on"))
     time_generate(loaded, prompt_ids, 4)
     time_ours(numpy_loaded, prompt_ids, 4)
+    time_ours(loaded, prompt_ids, 4, detail=DETAIL)
     gen_times, our_times, gen_cpu, our_cpu, single_times, drafted_times = [], [], [], [], [], []
     numpy_times: list[float] = []
     numpy_steps: list[StepEvent] = []
+    detail_times: list[float] = []
+    detail_sizes: list[int] = []
     gen_tokens: list[int] = []
     our_steps: list[StepEvent] = []
     our_sizes: list[int] = []
     for index in range(repeats):
         # "single" is ours with one forward pass per token, "drafted" ours with a guess fed whenever
         # there is one: the two paths the server chooses between.
-        order = ("gen", "ours", "single", "drafted", "numpy")
+        order = ("gen", "ours", "detail", "single", "drafted", "numpy")
         for which in order if index % 2 == 0 else order[::-1]:
             if which == "numpy":
                 seconds, _, numpy_steps, _ = time_ours(numpy_loaded, prompt_ids, n)
                 numpy_times.append(seconds)
+            elif which == "detail":
+                seconds, _, _, detail_sizes = time_ours(loaded, prompt_ids, n, detail=DETAIL)
+                detail_times.append(seconds)
             elif which == "single":
                 single_times.append(time_ours(loaded, prompt_ids, n, "off")[0])
             elif which == "drafted":
@@ -350,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
                 our_cpu.append(cpu_seconds)
         print(
             f"  repeat {index + 1}: generate {gen_times[-1]:.2f} s ({gen_cpu[-1]:.2f} CPU s), "
-            f"ours {our_times[-1]:.2f} s ({our_cpu[-1]:.2f} CPU s), "
+            f"ours {our_times[-1]:.2f} s ({our_cpu[-1]:.2f} CPU s), with detail {detail_times[-1]:.2f} s, "
             f"one pass per token {single_times[-1]:.2f} s, drafting every pass {drafted_times[-1]:.2f} s, "
             f"numpy engine {numpy_times[-1]:.2f} s"
         )
@@ -420,6 +432,12 @@ def main(argv: list[str] | None = None) -> int:
         "openmav_vs_ours_around_it": None
         if openmav_s is None
         else round(openmav_s / statistics.mean(bracket), 2),
+        "ours_detail_seconds": spread(detail_times, 3),
+        # Back to back within each repeat, like ours vs generate.
+        "detail_vs_ours_paired": round(
+            statistics.median(d / o for d, o in zip(detail_times, our_times, strict=True)), 3
+        ),
+        "step_bytes_detail": {**spread(detail_sizes, 1), "mean": round(statistics.mean(detail_sizes))},
         "step_bytes_30_layers": {**spread(our_sizes, 1), "mean": round(statistics.mean(our_sizes))},
         "step_bytes_12_layer_cut": {
             **spread(twelve, 1),
@@ -478,6 +496,12 @@ def main(argv: list[str] | None = None) -> int:
             f"x{results['openmav_vs_ours']} of ours (x{results['openmav_vs_ours_around_it']} of our runs "
             f"right before and after it: {', '.join(f'{t:.2f} s' for t in bracket)})"
         )
+    dt, db = results["ours_detail_seconds"], results["step_bytes_detail"]
+    print(
+        f"ours, every detail     {dt['min']:8.2f} s   (median {dt['median']:.2f}); "
+        f"x{results['detail_vs_ours_paired']} of ours within a repeat; step bytes mean {db['mean']}, "
+        f"median {db['median']}, max {db['max']}"
+    )
     sb, tb = results["step_bytes_30_layers"], results["step_bytes_12_layer_cut"]
     print(f"step bytes, 30 layers  mean {sb['mean']}, median {sb['median']}, max {sb['max']}")
     print(

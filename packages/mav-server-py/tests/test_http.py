@@ -125,6 +125,9 @@ BAD_BODIES = [
     ({"prompt": "hi", "aggregation": "mean"}, 400, "invalid_request", "aggregation"),
     ({"prompt": "hi", "chat": "yes"}, 400, "invalid_request", "chat"),
     ({"prompt": "hi", "chat": True}, 400, "invalid_request", "chat"),  # tiny GPT-2 has no chat template
+    ({"prompt": "hi", "detail": ["attention"]}, 400, "invalid_request", "detail"),
+    ({"prompt": "hi", "detail": "lens"}, 400, "invalid_request", "detail"),
+    ({"prompt": "hi", "detail": ["lens", "heads", "lens"]}, 400, "invalid_request", "detail"),
     ([1, 2], 400, "invalid_request", None),
     # Branch and step mode: a forced prefix from another model, out of the vocabulary or too long.
     *[

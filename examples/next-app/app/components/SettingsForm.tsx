@@ -206,6 +206,16 @@ export function SettingsForm({
         <label htmlFor="field-chat">Chat template</label>
       </div>
 
+      <div className="demo-check">
+        <input
+          id="field-detail"
+          type="checkbox"
+          checked={settings.detail}
+          onChange={(event) => set('detail', event.target.checked)}
+        />
+        <label htmlFor="field-detail">Deeper views (heads, logit lens, anomaly marks)</label>
+      </div>
+
       <fieldset className="demo-panels">
         <legend>Panels</legend>
         {PANELS.map((panel) => (

@@ -60,6 +60,15 @@ describe('toRunRequest', () => {
     })
   })
 
+  test('deeper views ask for every step detail, and survive a shared link', () => {
+    const settings = { ...DEFAULT_SETTINGS, detail: true }
+    const result = toRunRequest(settings)
+    assert.ok(result.ok)
+    assert.deepEqual(result.request.detail, ['heads', 'lens'])
+    assert.equal(settingsToQuery(settings).get('detail'), '1')
+    assert.deepEqual(settingsFromQuery(settingsToQuery(settings)), settings)
+  })
+
   test('a bad value names its control, the value and why', () => {
     const cases: [Partial<typeof DEFAULT_SETTINGS>, string, RegExp][] = [
       [{ temperature: '-1' }, 'Temperature', /-1/],

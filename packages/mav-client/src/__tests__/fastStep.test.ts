@@ -16,6 +16,47 @@ const valid = () => ({
   distribution: { entropy: 1.2, top_probs: [0.5, 0.25, 0] },
   elapsed_ms: 12.5,
   forced: true,
+  heads: {
+    entropy: [
+      [0.5, 1],
+      [2, 3],
+    ],
+    positions: [
+      [
+        [0, 2],
+        [1, 0],
+      ],
+      [
+        [2, 1],
+        [0, 1],
+      ],
+    ],
+    weights_pct: [
+      [
+        [60, 40],
+        [99, 1],
+      ],
+      [
+        [100, 0],
+        [50, 50],
+      ],
+    ],
+    covered_pct: [
+      [100, 100],
+      [100, 100],
+    ],
+  },
+  lens: {
+    ids: [
+      [7, 42],
+      [42, 7],
+    ],
+    probs: [
+      [0.5, 0.25],
+      [0.75, 0.125],
+    ],
+    texts: { '7': ' dog', '42': ' cat' },
+  },
 })
 
 type Path = Array<string | number>

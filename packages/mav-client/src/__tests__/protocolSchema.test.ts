@@ -42,6 +42,8 @@ describe('zod schemas', () => {
     [{ prompt: 'x', repetition_penalty: 1e300 }, 'repetition_penalty'],
     [{ prompt: 'x', max_new_tokens: 2 ** 53 }, 'max_new_tokens'],
     [{ prompt: 'x', top_k: 2 ** 53 }, 'top_k'],
+    [{ prompt: 'x', detail: ['lens', 'lens', 'heads'] }, 'detail'],
+    [{ prompt: 'x', detail: 'lens' }, 'detail'],
   ])('rejects %j at %s', (input, field) => {
     const result = runRequestSchema.safeParse(input)
     expect(result.success).toBe(false)

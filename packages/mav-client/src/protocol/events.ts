@@ -42,6 +42,36 @@ export const predictionSchema = z.object({
   logit: finite(),
 })
 
+const percent = () => z.int().check(z.gte(0), z.lte(100))
+
+/**
+ * `detail: ["heads"]`: each layer's heads (`[layer][head]`) for the step's newest position. Positions index
+ * the prompt tokens then the generated tokens (0 is the first prompt token).
+ */
+export const stepHeadsSchema = z.object({
+  /** Entropy (nats, 3 decimals) of each head's attention row; `attention_entropy[layer]` is their mean. */
+  entropy: z.array(z.array(z.number().check(z.gte(0)))),
+  /** The positions each head weighs most, strongest first (8, fewer while the sequence is shorter). */
+  positions: z.array(z.array(z.array(count()))),
+  /** Their attention weights, in whole percent (0..100). */
+  weights_pct: z.array(z.array(z.array(percent()))),
+  /** The weight those positions carry together, in whole percent. */
+  covered_pct: z.array(z.array(percent())),
+})
+
+/**
+ * `detail: ["lens"]`: the logit lens. Row 0 is the embeddings, row i block i's output, each through the
+ * model's final norm and unembedding; the last row is the step's own prediction.
+ */
+export const stepLensSchema = z.object({
+  /** Top 5 token ids per row, most likely first. */
+  ids: z.array(z.array(count())),
+  /** Their probabilities (softmax over the whole vocabulary, 3 decimals). */
+  probs: z.array(z.array(probability())),
+  /** The text of every id in `ids`, keyed by the id. */
+  texts: z.record(z.string(), z.string()),
+})
+
 /** One generated token with what the model did to produce it. */
 export const stepDataSchema = z.object({
   step: count(),
@@ -57,6 +87,10 @@ export const stepDataSchema = z.object({
   elapsed_ms: z.number().check(z.gte(0)),
   /** Branch and step mode: `true` when the token was forced by the request, not chosen; absent otherwise. */
   forced: z.optional(z.boolean()),
+  /** Present when the run asked for `detail: ["heads"]`. */
+  heads: z.optional(stepHeadsSchema),
+  /** Present when the run asked for `detail: ["lens"]`. */
+  lens: z.optional(stepLensSchema),
 })
 
 /** A failure after the stream started. */
@@ -92,3 +126,5 @@ export type MavPrediction = z.output<typeof predictionSchema>
 export type MavErrorData = z.output<typeof errorDataSchema>
 export type MavDoneData = z.output<typeof doneDataSchema>
 export type MavRunModel = z.output<typeof runModelSchema>
+export type MavStepHeads = z.output<typeof stepHeadsSchema>
+export type MavStepLens = z.output<typeof stepLensSchema>

@@ -9,6 +9,8 @@ export type {
   MavRunModel,
   MavStatusData,
   MavStepData,
+  MavStepHeads,
+  MavStepLens,
 } from './events'
 export {
   doneDataSchema,
@@ -20,6 +22,8 @@ export {
   runModelSchema,
   statusDataSchema,
   stepDataSchema,
+  stepHeadsSchema,
+  stepLensSchema,
 } from './events'
 export type { MavForcedPrefix } from './forced'
 export { forcedPrefixSchema } from './forced'
@@ -37,9 +41,10 @@ export type { MavToken } from './primitives'
 export { tokenSchema } from './primitives'
 export type { MavRecordingHeader } from './recordingHeader'
 export { RECORDING_FORMAT, recordingHeaderSchema } from './recordingHeader'
-export type { MavAggregation, MavEffectiveRequest, MavRunRequest } from './request'
+export type { MavAggregation, MavDetail, MavEffectiveRequest, MavRunRequest } from './request'
 export {
   aggregationSchema,
+  detailSchema,
   MAX_REPETITION_PENALTY,
   MAX_TEMPERATURE,
   MAX_TOP_N,

@@ -6,6 +6,10 @@ import { count } from './primitives'
 export const aggregationSchema = z.enum(['l2', 'max_abs'])
 export type MavAggregation = z.infer<typeof aggregationSchema>
 
+/** Extra per-step data a run can opt into (`detail`): `heads` (each attention head), `lens` (the logit lens). */
+export const detailSchema = z.enum(['heads', 'lens'])
+export type MavDetail = z.infer<typeof detailSchema>
+
 /** Upper bound of `top_n`: predictions per step. */
 export const MAX_TOP_N = 100
 
@@ -62,6 +66,12 @@ export const runRequestSchema = z.object({
   chat: z.optional(z.boolean()),
   /** Branch and step mode: tokens taken as already generated (see `forcedPrefixSchema`). Default: none. */
   forced: z.optional(forcedPrefixSchema),
+  /**
+   * Extra per-step data: `"heads"` adds `step.heads`, `"lens"` adds `step.lens`. Default: none (`[]`, or
+   * left out: steps as without the field; `meta.request` then leaves it out too). A server answers 400
+   * (`field: "detail"`) for a kind the model cannot give.
+   */
+  detail: z.optional(z.array(detailSchema).check(z.maxLength(2))),
 })
 
 /** What a caller passes: only `prompt` is required. */

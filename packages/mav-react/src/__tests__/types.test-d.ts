@@ -16,7 +16,14 @@ import type {
 } from '../index'
 
 expectTypeOf<MavPanelName>().toEqualTypeOf<
-  'generated_text' | 'top_predictions' | 'mlp_activations' | 'attention_entropy' | 'output_distribution'
+  | 'generated_text'
+  | 'top_predictions'
+  | 'mlp_activations'
+  | 'attention_entropy'
+  | 'output_distribution'
+  | 'attention_heads'
+  | 'logit_lens'
+  | 'token_confidence'
 >()
 expectTypeOf<ComponentType<MavPanelProps>>().toExtend<MavPanelSpec>()
 expectTypeOf<MAVContainerProps['panels']>().toEqualTypeOf<readonly MavPanelSpec[] | undefined>()

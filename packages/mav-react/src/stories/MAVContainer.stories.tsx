@@ -3,7 +3,7 @@ import type { Meta, StoryObj } from '@storybook/react-vite'
 import { useEffect, useState } from 'react'
 import { MAVContainer, type MAVContainerProps, useMavRun } from '../index'
 import { ConfidencePanel } from './ConfidencePanel'
-import { failedRun, loadingStore, longRun, recording, refusedRun } from './data'
+import { detailRecording, failedRun, loadingStore, longRun, recording, refusedRun } from './data'
 
 const meta = {
   title: 'MAVContainer',
@@ -22,6 +22,18 @@ type Story = StoryObj<typeof meta>
 
 /** The whole recorded run; the timeline chooses the step every panel shows. */
 export const Recording: Story = {}
+
+/** A real run with detail on: the opt-in panels, and anomaly marks on the timeline and heatmaps. */
+export const DeeperViews: Story = {
+  args: {
+    events: detailRecording,
+    anomalies: true,
+    panels: ['token_confidence', 'attention_heads', 'logit_lens', 'top_predictions'],
+  },
+}
+
+/** Anomaly marks over the longer demo run (`]`/`[` on the timeline jump between them). */
+export const AnomalyMarks: Story = { args: { anomalies: { lowProbability: 0.3 } } }
 
 type ReplayProps = MAVContainerProps & { speed: number }
 

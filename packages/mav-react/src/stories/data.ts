@@ -1,9 +1,18 @@
 import { createRunStore, type MavEvent, type MavRunStore, type MavStepEvent, parseRecording } from '@mav/client'
 import recordingText from '../__fixtures__/smollm2-demo.mavrec.jsonl?raw'
+import detailText from '../__fixtures__/smollm2-detail.mavrec.jsonl?raw'
 import { syntheticRun } from '../__fixtures__/syntheticRun'
 
 /** The demo recording: a real 61-step greedy run of the bundled SmolLM2-135M-Instruct (30 layers, 9 heads). */
 export const recording: MavEvent[] = parseRecording(recordingText).events
+
+/** A real 14-step greedy run of the bundled SmolLM2 with `detail: ["heads", "lens"]`. */
+export const detailRecording: MavEvent[] = parseRecording(detailText).events
+
+/** A step of the detail recording, for standalone panel stories. */
+export const detailStep = detailRecording.filter(
+  (event): event is MavStepEvent => event.type === 'step',
+)[6] as MavStepEvent
 
 export const recordedSteps = recording.filter((event): event is MavStepEvent => event.type === 'step')
 

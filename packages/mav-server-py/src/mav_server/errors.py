@@ -91,7 +91,8 @@ def from_validation_error(exc: ValidationError) -> ApiError:
         message = f"{field}: {first['msg']}; got {show_value(first.get('input'))}"
     else:
         message = f"{field} must be {expected}; got {show_value(first.get('input'))}"
-    return ApiError(400, "invalid_request", message, field=field)
+    # `field` names the request's field (`detail`), the message the item within it (`detail.0`).
+    return ApiError(400, "invalid_request", message, field=loc[0])
 
 
 def _reject_constant(name: str) -> Any:

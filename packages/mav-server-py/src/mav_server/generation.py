@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import metrics, wire
+from . import detail, metrics, wire
 from .detokenize import IncrementalDetokenizer
 from .drafting import Drafter
 from .engines import LoadedModel, Outputs
@@ -39,6 +39,8 @@ class RawStep:
     attention_entropy: np.ndarray
     forced: bool = False
     """The request forced this token (`forced.token_ids`); the sampler did not choose it."""
+    heads: detail.HeadDetail | None = None
+    lens: detail.LensDetail | None = None
 
 
 def iter_steps(
@@ -50,25 +52,46 @@ def iter_steps(
     forced: Sequence[int] = (),
     *,
     forced_outputs: bool = True,
+    details: Collection[str] = (),
 ) -> Iterator[RawStep]:
     """Yield one `RawStep` per forced token (when `forced_outputs`), then one per new token; the forward
-    pass for a step runs only when it is asked for."""
+    pass for a step runs only when it is asked for. `details` are the kinds of `RunRequest.detail` to
+    compute."""
     decoder = loaded.decoder(len(prompt_ids) + len(forced) + max_new_tokens)
     drafter = Drafter(decoder, prompt_ids, loaded.draft_cost)
     sampler.advance(len(forced))
     for token_id, out in drafter.force(forced, outputs=forced_outputs):
-        yield _raw_step(token_id, out, aggregation, forced=True)
+        yield _raw_step(loaded, token_id, out, aggregation, details, forced=True)
     for token_id, out in drafter.steps(sampler.choose, max_new_tokens):
-        yield _raw_step(token_id, out, aggregation)
+        yield _raw_step(loaded, token_id, out, aggregation, details)
 
 
-def _raw_step(token_id: int, out: Outputs, aggregation: str, *, forced: bool = False) -> RawStep:
+def _raw_step(
+    loaded: LoadedModel,
+    token_id: int,
+    out: Outputs,
+    aggregation: str,
+    details: Collection[str],
+    *,
+    forced: bool = False,
+) -> RawStep:
+    heads = lens = None
+    if "heads" in details:
+        heads = detail.head_detail(out.attentions)
+        entropy = heads.entropy.mean(axis=-1)
+    else:
+        entropy = metrics.attention_entropies(out.attentions)
+    if "lens" in details:
+        # The last state is already normed: its lens is the step's own logits.
+        lens = detail.lens_detail(np.concatenate((loaded.unembed(out.hidden_states[:-1]), out.logits)))
     return RawStep(
         token_id,
         out.logits[0],
         metrics.layer_activations(out.hidden_states, aggregation),
-        metrics.attention_entropies(out.attentions),
+        entropy,
         forced,
+        heads,
+        lens,
     )
 
 
@@ -128,6 +151,7 @@ def generate(
             request.max_new_tokens,
             forced,
             forced_outputs=echo,
+            details=request.detail or (),
         )
         try:
             while True:
@@ -150,6 +174,8 @@ def generate(
                         elapsed(),
                         text_of,
                         forced=raw.forced,
+                        heads=raw.heads,
+                        lens=raw.lens,
                     )
                 )
                 steps += 1

@@ -17,6 +17,8 @@ Aggregation = Literal["l2", "max_abs"]
 Phase = Literal["queued", "loading_model", "generating"]
 DoneReason = Literal["max_tokens", "eos", "stopped", "error"]
 EventName = Literal["meta", "status", "step", "error", "done"]
+Detail = Literal["heads", "lens"]
+DETAILS: tuple[Detail, ...] = ("heads", "lens")
 
 
 UINT32_MAX = 2**32 - 1
@@ -94,13 +96,16 @@ class RunRequest(BaseModel):
     top_n: int = Field(default=20, ge=1, le=100)
     chat: bool | None = None
     forced: ForcedPrefix | None = None
+    detail: list[Detail] = Field(default_factory=list, max_length=len(DETAILS))
 
 
 class EffectiveRequest(RunRequest):
-    """The request as the server runs it: every default filled in, `model` and `chat` resolved."""
+    """The request as the server runs it: every default filled in, `model` and `chat` resolved; `detail`
+    only when the run has some (a default run's `meta` is as it was before the field existed)."""
 
     model: str = Field(min_length=1)
     chat: bool = False
+    detail: list[Detail] | None = Field(default=None, min_length=1, max_length=len(DETAILS))
 
 
 class ModelInfo(BaseModel):
@@ -140,6 +145,7 @@ NonNegInt = Annotated[int, Field(ge=0)]
 NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
+Percent = Annotated[int, Field(ge=0, le=100)]
 
 
 class TokenInfo(BaseModel):
@@ -184,6 +190,23 @@ class StatusEvent(BaseModel):
     message: str | None = None
 
 
+class StepHeads(BaseModel):
+    """Per layer and head: attention entropy of the newest position and the positions it weighs most."""
+
+    entropy: list[list[NonNegFloat]]
+    positions: list[list[list[NonNegInt]]]
+    weights_pct: list[list[list[Percent]]]
+    covered_pct: list[list[Percent]]
+
+
+class StepLens(BaseModel):
+    """Per hidden state (embeddings, then each block): the logit lens's top next-token candidates."""
+
+    ids: list[list[NonNegInt]]
+    probs: list[list[Probability]]
+    texts: dict[str, str]
+
+
 class StepEvent(BaseModel):
     step: NonNegInt
     token: TokenInfo
@@ -195,6 +218,8 @@ class StepEvent(BaseModel):
     elapsed_ms: NonNegFloat
     forced: bool | None = None
     """True when the request forced this token; absent when the sampler chose it."""
+    heads: StepHeads | None = None
+    lens: StepLens | None = None
 
 
 class ErrorEvent(BaseModel):

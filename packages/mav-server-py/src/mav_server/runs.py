@@ -17,6 +17,7 @@ from .engines import ModelCard, ModelError
 from .errors import ApiError, from_validation_error, show_value
 from .models import ModelRegistry
 from .protocol import (
+    DETAILS,
     DoneEvent,
     EffectiveRequest,
     ErrorEvent,
@@ -166,8 +167,18 @@ def plan_run(registry: ModelRegistry, request: RunRequest) -> RunPlan:
             f"must fit the context of {model_id} ({context} tokens)",
             field=field,
         )
+    unavailable = [kind for kind in request.detail if kind not in card.detail]
+    if unavailable:
+        raise ApiError(
+            400,
+            "invalid_request",
+            f"detail {unavailable[0]!r} is not available for model {model_id!r} on the {card.engine} engine; "
+            f"it gives {list(card.detail)}",
+            field="detail",
+        )
+    detail = [kind for kind in DETAILS if kind in request.detail] or None
     effective = EffectiveRequest.model_validate(
-        {**request.model_dump(), "model": model_id, "chat": chat}, strict=False
+        {**request.model_dump(), "model": model_id, "chat": chat, "detail": detail}, strict=False
     )
     return RunPlan(f"run_{uuid.uuid4().hex[:16]}", effective, prompt_ids, card, registry.label(model_id))
 

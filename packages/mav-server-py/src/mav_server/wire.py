@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .detail import HeadDetail, LensDetail
 from .metrics import DistributionSummary
 from .protocol import Event, StepEvent
 
@@ -32,6 +33,8 @@ ENTROPY_DECIMALS = 3
 """`attention_entropy` and `distribution.entropy`."""
 MS_DECIMALS = 1
 """`elapsed_ms`."""
+LENS_DECIMALS = 3
+"""`lens.probs`."""
 
 
 def rounded(values: Iterable[float], decimals: int) -> list[float]:
@@ -57,6 +60,8 @@ def step_event(
     text_of: Callable[[int], str],
     *,
     forced: bool = False,
+    heads: HeadDetail | None = None,
+    lens: LensDetail | None = None,
 ) -> StepEvent:
     """A step event from one position's numbers, rounded field by field; `text_of(id)` is a token's text.
 
@@ -83,8 +88,41 @@ def step_event(
             },
             "elapsed_ms": round_one(elapsed_ms, MS_DECIMALS),
             "forced": True if forced else None,
+            **({"heads": heads_data(heads)} if heads is not None else {}),
+            **({"lens": lens_data(lens, text_of)} if lens is not None else {}),
         }
     )
+
+
+def _nested(values: np.ndarray, decimals: int) -> list[Any]:
+    """A (rows, ...) array as nested lists of rounded numbers."""
+    if values.ndim == 1:
+        return rounded(values, decimals)
+    return [_nested(row, decimals) for row in values]
+
+
+def percent(values: np.ndarray) -> list[Any]:
+    """Shares (0..1) as whole percents: two digits where `0.07` takes four, for the step's thousands of
+    attention weights."""
+    return np.rint(np.nan_to_num(values) * 100).astype(np.int64).clip(0, 100).tolist()
+
+
+def heads_data(heads: HeadDetail) -> dict[str, Any]:
+    return {
+        "entropy": _nested(heads.entropy, ENTROPY_DECIMALS),
+        "positions": heads.positions.tolist(),
+        "weights_pct": percent(heads.weights),
+        "covered_pct": percent(heads.weights.sum(axis=-1)),
+    }
+
+
+def lens_data(lens: LensDetail, text_of: Callable[[int], str]) -> dict[str, Any]:
+    ids = lens.ids.tolist()
+    return {
+        "ids": ids,
+        "probs": _nested(lens.probs, LENS_DECIMALS),
+        "texts": {str(token): text_of(token) for token in sorted({t for row in ids for t in row})},
+    }
 
 
 @functools.lru_cache(maxsize=65536)

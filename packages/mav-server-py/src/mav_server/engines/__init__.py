@@ -12,6 +12,8 @@ torch. It asks an engine four things about an allow-listed model, through the ty
 4. `LoadedModel.decoder(capacity)`: one run's `Decoder` (a KV cache for `capacity` positions), whose
    `forward` feeds tokens and returns the newest positions' `Outputs`, and whose `rewind` forgets the
    last positions (a guessed token that was not chosen, see `mav_server.drafting`).
+5. `LoadedModel.unembed(states)`: hidden states through the final norm and the unembedding (the logit
+   lens of `mav_server.detail`), for the models whose card lists `"lens"` in `detail`.
 
 Engines are found by name in `ENGINES` and imported only when chosen, so a server without torch never
 imports it. `--engine auto` (the default) picks per model: numpy for a GGUF it accepts, torch for
@@ -87,6 +89,8 @@ class ModelCard:
     context_length: int | None
     engine: str
     """Name of the engine that serves the model (`torch`, `numpy`)."""
+    detail: tuple[str, ...] = ("heads", "lens")
+    """The opt-in step detail (`RunRequest.detail`) the engine can give for this model."""
 
     def meta(self) -> MetaModel:
         return MetaModel(
@@ -157,6 +161,12 @@ class LoadedModel:
     """Each token decoded alone, filled as steps need them."""
 
     def decoder(self, capacity: int) -> Decoder:
+        raise NotImplementedError
+
+    def unembed(self, states: np.ndarray) -> np.ndarray:
+        """(rows, hidden) float32 residuals -> (rows, vocab) float32 logits: each row through the final
+        norm and the unembedding, as the last hidden state is. One matrix product for all rows: the
+        unembedding is the model's largest matrix, read once."""
         raise NotImplementedError
 
 

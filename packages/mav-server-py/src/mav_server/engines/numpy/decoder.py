@@ -66,7 +66,7 @@ waits for a time slice (several times slower per token than one thread)."""
 
 
 @functools.cache
-def _blas() -> Any:
+def blas() -> Any:
     from threadpoolctl import ThreadpoolController
 
     return ThreadpoolController().select(user_api="blas")
@@ -119,7 +119,7 @@ class NumpyDecoder:
         if not ((token_ids >= 0) & (token_ids < self.w.config.vocab_size)).all():
             raise ValueError(f"token ids must be in [0, {self.w.config.vocab_size})")
         fed = 0
-        with _blas().limit(limits=BLAS_THREADS):
+        with blas().limit(limits=BLAS_THREADS):
             while n - fed - (chunk := self._chunk()) >= keep:  # the last chunk keeps `keep` tokens
                 self._pass(token_ids[fed : fed + chunk], keep=0)
                 fed += chunk

@@ -11,8 +11,10 @@ import math
 import threading
 from dataclasses import dataclass
 
+import numpy as np
+
 from .. import LoadedModel, ModelCard, ModelSource, Progress, Tokenizer, UnsupportedModel
-from .decoder import NumpyDecoder
+from .decoder import BLAS_THREADS, NumpyDecoder, blas, linear, rms_norm
 from .gguf_file import GgufError
 from .model import GgufModel
 from .weights import LlamaWeights
@@ -27,6 +29,11 @@ class NumpyModel(LoadedModel):
 
     def decoder(self, capacity: int) -> NumpyDecoder:
         return NumpyDecoder(self.weights, capacity)
+
+    def unembed(self, states: np.ndarray) -> np.ndarray:
+        w = self.weights
+        with blas().limit(limits=BLAS_THREADS):
+            return linear(rms_norm(states, w.final_norm, np.float32(w.config.rms_eps)), w.lm_head)
 
 
 class NumpyEngine:

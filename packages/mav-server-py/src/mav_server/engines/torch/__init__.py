@@ -13,12 +13,14 @@ import logging
 import os
 import threading
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 # Models load from a GGUF file or the local Hugging Face cache, never implicitly from the hub: this must
 # be set before transformers is first imported. Deployments that may download set it to 0.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+import numpy as np
 import torch
 
 from .. import LoadedModel, ModelCard, ModelSource, Progress, Tokenizer, UnsupportedModel
@@ -30,6 +32,18 @@ from .progress import reporting
 from .tokenizer import HFTokenizer
 
 log = logging.getLogger("mav_server.engines.torch")
+
+FINAL_NORMS = {
+    "llama": "model.norm",
+    "mistral": "model.norm",
+    "qwen2": "model.norm",
+    "qwen3": "model.norm",
+    "phi3": "model.norm",
+    "gpt2": "transformer.ln_f",
+    "gpt_neox": "gpt_neox.final_layer_norm",
+}
+"""Where each architecture (`config.model_type`) keeps the norm before its unembedding: the models whose
+logit lens (`unembed`) this engine gives, their logits being exactly `lm_head(norm(last state))`."""
 
 
 def resolve_device(name: str) -> torch.device:
@@ -69,6 +83,13 @@ class TorchModel(LoadedModel):
         if reason is None:
             return "lean Llama decode (mav_server.engines.torch.decode_llama)"
         return f"transformers forward ({reason})"
+
+    def unembed(self, states: np.ndarray) -> np.ndarray:
+        norm = attrgetter(FINAL_NORMS[self.model.config.model_type])(self.model)
+        head = self.model.get_output_embeddings()
+        with torch.inference_mode():
+            x = torch.from_numpy(states).to(self.device, head.weight.dtype)
+            return head(norm(x)).float().cpu().numpy()
 
     def decoder(self, capacity: int) -> LeanDecoder | HFDecoder:
         # Checked on every run (hooks may have been added since the last one); fused once per model.
@@ -174,6 +195,7 @@ class TorchEngine:
             n_params=int(n_params),
             context_length=int(context) if context else None,
             engine=self.name,
+            detail=("heads", "lens") if getattr(text, "model_type", None) in FINAL_NORMS else ("heads",),
         )
 
     def tokenizer(self, source: ModelSource) -> HFTokenizer:

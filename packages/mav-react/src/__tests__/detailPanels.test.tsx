@@ -1,0 +1,206 @@
+import {
+  createRunStore,
+  findAnomalies,
+  type MavEvent,
+  type MavStepEvent,
+  parseRecording,
+  settlingLayer,
+} from '@mav/client'
+import { act, fireEvent, render, screen, within } from '@testing-library/react'
+import { describe, expect, it } from 'vitest'
+import detailText from '../__fixtures__/smollm2-detail.mavrec.jsonl?raw'
+import {
+  AttentionHeadsPanel,
+  createAnomalyStore,
+  GeneratedTextPanel,
+  LogitLensPanel,
+  MAVContainer,
+  MavRunScope,
+  Timeline,
+} from '../index'
+import { makeStep, recordingEvents, stepsOf } from './helpers'
+
+/** A real 14-step greedy run of the bundled SmolLM2 (30 layers, 9 heads) with `detail: ["heads", "lens"]`. */
+const detailEvents = (): MavEvent[] => parseRecording(detailText).events
+
+describe('the detail recording', { timeout: 30_000 }, () => {
+  it('carries heads and lens on every step', () => {
+    const steps = stepsOf(detailEvents())
+    expect(steps).toHaveLength(14)
+    for (const step of steps) {
+      expect(step.heads?.entropy).toHaveLength(30)
+      expect(step.heads?.entropy[0]).toHaveLength(9)
+      expect(step.lens?.ids).toHaveLength(31)
+      expect(step.lens?.ids.at(-1)?.[0]).toBe(step.token.id)
+    }
+  })
+})
+
+// 270 buttons per grid: slow in jsdom on a busy machine.
+describe('AttentionHeadsPanel', { timeout: 30_000 }, () => {
+  it('draws a layers x heads grid and, for a chosen head, the tokens it attends to with weights', () => {
+    const events = detailEvents()
+    const steps = stepsOf(events)
+    const meta = events[0] as Extract<MavEvent, { type: 'meta' }>
+    render(
+      <MavRunScope events={events} stepIndex={5} updates="sync">
+        <AttentionHeadsPanel />
+      </MavRunScope>,
+    )
+    const region = screen.getByRole('region', { name: 'Attention heads' })
+    const cells = region.querySelectorAll('button[data-head]')
+    expect(cells).toHaveLength(270)
+    const cell = region.querySelector('button[data-layer="2"][data-head="4"]') as HTMLElement
+    fireEvent.click(cell)
+    const heads = steps[5]?.heads
+    const positions = heads?.positions[2]?.[4] ?? []
+    const items = Array.from(region.querySelectorAll<HTMLElement>('.mav-heads-targets li'))
+    expect(items.map((item) => Number(item.dataset.position))).toEqual(positions)
+    const prompt = meta.prompt_tokens
+    const first = positions[0] as number
+    const expectedText = first < prompt.length ? prompt[first]?.text : steps[first - prompt.length]?.token.text
+    expect(items[0]?.textContent).toContain(`${heads?.weights_pct[2]?.[4]?.[0]}%`)
+    expect(items[0]?.querySelector('code')?.textContent?.replace(/␣/g, ' ')).toBe(expectedText)
+    // The text highlights the attended positions that it shows.
+    const hits = Array.from(region.querySelectorAll<HTMLElement>('mark[data-position]')).map((m) =>
+      Number(m.dataset.position),
+    )
+    expect(hits.length).toBeGreaterThan(0)
+    expect(hits.every((p) => positions.includes(p))).toBe(true)
+  })
+
+  it('moves between cells with the arrow keys and chooses one with Enter', () => {
+    const events = detailEvents()
+    render(
+      <MavRunScope events={events} updates="sync">
+        <AttentionHeadsPanel />
+      </MavRunScope>,
+    )
+    const region = screen.getByRole('region', { name: 'Attention heads' })
+    const start = region.querySelector('button[data-layer="0"][data-head="0"]') as HTMLElement
+    start.focus()
+    fireEvent.keyDown(start, { key: 'ArrowDown' })
+    fireEvent.keyDown(document.activeElement as Element, { key: 'ArrowRight' })
+    expect((document.activeElement as HTMLElement).dataset).toMatchObject({ layer: '1', head: '1' })
+    fireEvent.keyDown(document.activeElement as Element, { key: 'Enter' })
+    expect(region.querySelector('[data-chosen]')?.getAttribute('data-chosen')).toBe('1:1')
+  })
+
+  it('says how to get head detail for a run without it', () => {
+    render(<AttentionHeadsPanel step={makeStep()} />)
+    expect(screen.getByRole('region', { name: 'Attention heads' }).textContent).toContain('detail "heads"')
+  })
+})
+
+describe('LogitLensPanel', () => {
+  it('shows layers x top 5 and marks the layer where the choice settles', () => {
+    const step = stepsOf(detailEvents())[3] as MavStepEvent
+    render(<LogitLensPanel step={step} />)
+    const region = screen.getByRole('region', { name: 'Logit lens' })
+    const rows = region.querySelectorAll('tbody tr')
+    expect(rows).toHaveLength(31)
+    expect(rows[0]?.querySelectorAll('td')).toHaveLength(5)
+    const settles = settlingLayer(step)
+    expect(settles).not.toBeNull()
+    expect(region.querySelector('tr[data-settles]')?.getAttribute('data-row')).toBe(String(settles))
+    expect(region.querySelectorAll('tr[data-settles]')).toHaveLength(1)
+  })
+
+  it('draws the settling strip in a scope', () => {
+    render(
+      <MavRunScope events={detailEvents()} updates="sync">
+        <LogitLensPanel />
+      </MavRunScope>,
+    )
+    expect(screen.getByRole('img', { name: /Layers by steps/ })).toBeTruthy()
+  })
+})
+
+describe('token confidence', () => {
+  it('tints tokens by probability, shows alternatives on focus and moves the timeline on activation', () => {
+    const events = recordingEvents()
+    const steps = stepsOf(events)
+    let selected: number | null = null
+    render(
+      <MavRunScope events={events} updates="sync" onStepIndexChange={(index) => (selected = index)}>
+        <GeneratedTextPanel confidence limitChars={80} />
+      </MavRunScope>,
+    )
+    const region = screen.getByRole('region', { name: 'Generated text' })
+    const tokens = region.querySelectorAll<HTMLElement>('.mav-confidence-token')
+    expect(tokens.length).toBeGreaterThan(3)
+    const token = tokens[1] as HTMLElement
+    const index = Number(token.dataset.step)
+    const chosen = steps[index]?.top.find((t) => t.id === steps[index]?.token.id)?.prob ?? 0
+    expect(Number(token.style.getPropertyValue('--mav-p'))).toBeCloseTo(chosen, 6)
+    act(() => token.focus())
+    const tip = within(region).getByRole('tooltip')
+    expect(tip.querySelectorAll('li')).toHaveLength(Math.min(5, steps[index]?.top.length ?? 0))
+    fireEvent.keyDown(token, { key: 'Enter' })
+    expect(selected).toBe(index)
+  })
+})
+
+describe('anomaly marks', () => {
+  it('marks the steps the client rules find and jumps between them with ] and [', () => {
+    const events = recordingEvents()
+    const expected = findAnomalies(stepsOf(events), { lowProbability: 0.3 }).map((a) => a.step)
+    expect(expected.length).toBeGreaterThan(1)
+    const { container } = render(
+      <MAVContainer events={events} updates="sync" anomalies={{ lowProbability: 0.3 }} panels={['generated_text']} />,
+    )
+    const slider = screen.getByRole('slider')
+    const ticks = Array.from(slider.querySelectorAll<HTMLElement>('.mav-mark')).map((m) => Number(m.dataset.step))
+    expect(ticks).toEqual(expected)
+    const heatmapTicks = container.querySelectorAll('.mav-heatmap .mav-mark')
+    expect(heatmapTicks.length).toBe(expected.length * 2)
+    act(() => slider.focus())
+    fireEvent.keyDown(slider, { key: 'Home' })
+    fireEvent.keyDown(slider, { key: ']' })
+    expect(Number(slider.getAttribute('aria-valuenow')) - 1).toBe(expected[0] === 0 ? expected[1] : expected[0])
+    fireEvent.keyDown(slider, { key: 'End' })
+    fireEvent.keyDown(slider, { key: '[' })
+    const last = expected.at(-1) === steps(events).length - 1 ? expected.at(-2) : expected.at(-1)
+    expect(Number(slider.getAttribute('aria-valuenow')) - 1).toBe(last)
+  })
+
+  it('re-marks when the user changes the threshold', () => {
+    const events = recordingEvents()
+    render(
+      <MavRunScope events={events} updates="sync">
+        <Timeline />
+      </MavRunScope>,
+    )
+    expect(document.querySelector('.mav-mark')).toBeNull() // off unless asked for
+    const { container } = render(<MAVContainer events={events} updates="sync" anomalies panels={[]} />)
+    const input = within(container).getByRole('spinbutton') as HTMLInputElement
+    expect(input.value).toBe('10')
+    const count = () => container.querySelectorAll('.mav-slider .mav-mark').length
+    const before = count()
+    fireEvent.change(input, { target: { value: '60' } })
+    expect(count()).toBe(findAnomalies(stepsOf(events), { lowProbability: 0.6 }).length)
+    expect(count()).toBeGreaterThan(before)
+  })
+})
+
+const steps = stepsOf
+
+describe('createAnomalyStore', () => {
+  it('gives each reader length a stable marks object (update lanes trail each other)', () => {
+    const events = recordingEvents()
+    const store = createRunStore()
+    store.reset('connecting')
+    for (const event of events.slice(0, 31)) store.dispatch(event)
+    const behind = store.getSnapshot()
+    for (const event of events.slice(31)) store.dispatch(event)
+    const ahead = store.getSnapshot()
+    const marks = createAnomalyStore({ lowProbability: 0.3 })
+    const a = marks.marks(ahead)
+    const b = marks.marks(behind)
+    expect(marks.marks(ahead)).toBe(a)
+    expect(marks.marks(behind)).toBe(b)
+    const all = findAnomalies(stepsOf(events), { lowProbability: 0.3 }).map((x) => x.step)
+    expect(a.marked).toEqual(all)
+    expect(b.marked).toEqual(all.filter((step) => step < behind.steps.length))
+  })
+})
