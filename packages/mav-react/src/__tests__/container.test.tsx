@@ -79,7 +79,7 @@ describe('MAVContainer', () => {
     vi.spyOn(console, 'error').mockImplementation(() => {})
     // @ts-expect-error: not a panel name
     expect(() => render(<MAVContainer panels={['mlp']} />)).toThrow(
-      'MAVContainer: panels[0] is "mlp"; expected one of "generated_text", "top_predictions", "mlp_activations", "attention_entropy", "output_distribution" or a component',
+      'MAVContainer: panels[0] is "mlp"; expected one of "generated_text", "top_predictions", "mlp_activations", "attention_entropy", "output_distribution", "attention_heads", "logit_lens", "token_confidence" or a component',
     )
     vi.mocked(console.error).mockRestore()
   })
