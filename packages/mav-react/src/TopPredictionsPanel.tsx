@@ -117,7 +117,7 @@ export const TopPredictionsPanel = forwardRef<HTMLElement, TopPredictionsPanelPr
                       aria-label={`Continue with ${JSON.stringify(prediction.text)} at step ${step.step + 1}`}
                       onClick={() => onBranch({ step: step.step, tokenId: prediction.id, text: prediction.text })}
                     >
-                      <span aria-hidden="true">⑂</span>
+                      <span aria-hidden="true">↪</span>
                     </button>
                   </td>
                 )}

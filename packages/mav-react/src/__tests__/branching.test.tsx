@@ -121,6 +121,11 @@ describe('step mode (useMavRun().step / finish)', () => {
     await act(() => result.current.finish(request))
     expect(server.requests.at(-1)?.max_new_tokens).toBe(3)
     expect(result.current.state.steps.toArray().map((s) => s.step)).toEqual([0, 1, 2, 3, 4])
+    // A branch of the stepped run at its first step, with its token: the same run, as long.
+    const branch = renderHook(() => useMavRun({ client: server.client, updates: 'sync' }))
+    const stepped = result.current.state
+    await act(() => branch.result.current.start(branchRequest(stepped, { step: 0, tokenId: ids(stepped)[0] as number })))
+    expect(ids(branch.result.current.state)).toEqual(ids(stepped))
     // Another request starts a new stepped run.
     await act(() => result.current.step({ ...request, prompt: 'Other' }))
     expect(result.current.state.steps.length).toBe(1)
