@@ -124,7 +124,9 @@ describe('step mode (useMavRun().step / finish)', () => {
     // A branch of the stepped run at its first step, with its token: the same run, as long.
     const branch = renderHook(() => useMavRun({ client: server.client, updates: 'sync' }))
     const stepped = result.current.state
-    await act(() => branch.result.current.start(branchRequest(stepped, { step: 0, tokenId: ids(stepped)[0] as number })))
+    await act(() =>
+      branch.result.current.start(branchRequest(stepped, { step: 0, tokenId: ids(stepped)[0] as number })),
+    )
     expect(ids(branch.result.current.state)).toEqual(ids(stepped))
     // Another request starts a new stepped run.
     await act(() => result.current.step({ ...request, prompt: 'Other' }))
