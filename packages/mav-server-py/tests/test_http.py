@@ -135,7 +135,7 @@ BAD_BODIES = [
         for forced, field in [
             ({"model": "smollm2-135m-instruct", "token_ids": [1]}, "forced.model"),
             ({"model": TINY_GPT2_ID, "token_ids": [1, 400]}, "forced.token_ids"),
-            ({"model": TINY_GPT2_ID, "token_ids": [-1]}, "forced.token_ids.0"),
+            ({"model": TINY_GPT2_ID, "token_ids": [-1]}, "forced.token_ids"),
             ({"model": TINY_GPT2_ID, "token_ids": []}, "forced.token_ids"),
             ({"token_ids": [1]}, "forced.model"),
             ({"model": TINY_GPT2_ID, "token_ids": [1] * 1024}, "forced.token_ids"),  # MAV_MAX_NEW_TOKENS

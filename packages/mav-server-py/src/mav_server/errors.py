@@ -91,8 +91,10 @@ def from_validation_error(exc: ValidationError) -> ApiError:
         message = f"{field}: {first['msg']}; got {show_value(first.get('input'))}"
     else:
         message = f"{field} must be {expected}; got {show_value(first.get('input'))}"
-    # `field` names the request's field (`detail`), the message the item within it (`detail.0`).
-    return ApiError(400, "invalid_request", message, field=loc[0])
+    # `field` names the field (`detail`, `forced.token_ids`), the message the item within it (`detail.0`).
+    while len(loc) > 1 and loc[-1].isdigit():
+        loc.pop()
+    return ApiError(400, "invalid_request", message, field=".".join(loc))
 
 
 def _reject_constant(name: str) -> Any:
