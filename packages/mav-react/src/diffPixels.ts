@@ -1,5 +1,5 @@
 import { diffLayers, type MavStepEvent, type StepList } from '@mav/client'
-import { type MavHistoryMetric, valuesOf } from './heatmapPixels'
+import { interpolatePalette, type MavHistoryMetric, valuesOf } from './heatmapPixels'
 
 // A diverging palette (blue = the run is lower than the reference, red = higher, light grey = equal),
 // ColorBrewer RdBu's ends: distinguishable with the common colour-vision deficiencies.
@@ -14,19 +14,7 @@ const DIVERGING = [
 let palette: Uint8Array | undefined
 /** The diverging palette as 256 RGB triples: entry 1 is -1, 128 is exactly 0, 255 is +1 (0 = 1). */
 export function diverging(): Uint8Array {
-  if (palette === undefined) {
-    palette = new Uint8Array(256 * 3)
-    for (let i = 0; i < 256; i++) {
-      const t = Math.max(-1, (i - 128) / 127)
-      const x = ((t + 1) / 2) * (DIVERGING.length - 1)
-      const k = Math.min(DIVERGING.length - 2, Math.floor(x))
-      const a = DIVERGING[k] as readonly number[]
-      const b = DIVERGING[k + 1] as readonly number[]
-      for (let c = 0; c < 3; c++) {
-        palette[i * 3 + c] = Math.round((a[c] as number) + ((b[c] as number) - (a[c] as number)) * (x - k))
-      }
-    }
-  }
+  palette ??= interpolatePalette(DIVERGING, (i) => (Math.max(-1, (i - 128) / 127) + 1) / 2)
   return palette
 }
 

@@ -15,21 +15,28 @@ const VIRIDIS = [
   [253, 231, 37],
 ] as const
 
+/**
+ * 256 RGB triples along `stops`, linearly interpolated: entry i sits at `at(i)` (0..1) of the way from
+ * the first stop to the last.
+ */
+export function interpolatePalette(stops: readonly (readonly number[])[], at: (i: number) => number): Uint8Array {
+  const palette = new Uint8Array(256 * 3)
+  for (let i = 0; i < 256; i++) {
+    const x = at(i) * (stops.length - 1)
+    const k = Math.min(stops.length - 2, Math.floor(x))
+    const a = stops[k] as readonly number[]
+    const b = stops[k + 1] as readonly number[]
+    for (let c = 0; c < 3; c++) {
+      palette[i * 3 + c] = Math.round((a[c] as number) + ((b[c] as number) - (a[c] as number)) * (x - k))
+    }
+  }
+  return palette
+}
+
 let palette: Uint8Array | undefined
 /** Viridis as 256 RGB triples, built on first use. */
 export function viridis(): Uint8Array {
-  if (palette === undefined) {
-    palette = new Uint8Array(256 * 3)
-    for (let i = 0; i < 256; i++) {
-      const x = (i / 255) * (VIRIDIS.length - 1)
-      const k = Math.min(VIRIDIS.length - 2, Math.floor(x))
-      const a = VIRIDIS[k] as readonly number[]
-      const b = VIRIDIS[k + 1] as readonly number[]
-      for (let c = 0; c < 3; c++) {
-        palette[i * 3 + c] = Math.round((a[c] as number) + ((b[c] as number) - (a[c] as number)) * (x - k))
-      }
-    }
-  }
+  palette ??= interpolatePalette(VIRIDIS, (i) => i / 255)
   return palette
 }
 
