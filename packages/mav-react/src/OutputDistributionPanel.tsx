@@ -27,8 +27,8 @@ const readBarColor = (host: Element) => getComputedStyle(host).color || '#0072b2
 
 /**
  * Calls `onChange` when the host's colour changes, however the theme was switched (an attribute, a
- * class, `color-scheme`, the system's setting): the stylesheet gives that colour a 1 ms transition,
- * whose end is the signal. Reading styles on every draw instead would cost a style pass per token.
+ * class, `color-scheme`, the system's setting): the stylesheet gives that colour a near-instant
+ * transition, whose end is the signal. Reading styles on every draw instead would cost a style pass per token.
  */
 function watchColor(host: Element, onChange: () => void): () => void {
   const onEnd = (event: Event) => {

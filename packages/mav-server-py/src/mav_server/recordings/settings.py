@@ -9,8 +9,8 @@ from pathlib import Path
 
 from ..config import ConfigError
 
-# A 1,024-token run with every detail on: top_n 100 on a 30-layer model measures about 7 KB per step,
-# a coming per-step "detail" option adds up to about 24 KB; 40 KiB a step leaves room for deeper models.
+# Sized for a 1,024-token run with every detail on (the per-step budget in PROTOCOL.md), with room
+# for models deeper than the bundled one.
 DEFAULT_MAX_RECORDING_BYTES = 1024 * 40 * 1024
 DEFAULT_MAX_TOTAL_BYTES = 1024**3
 
