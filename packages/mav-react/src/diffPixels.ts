@@ -1,5 +1,5 @@
 import { diffLayers, type MavStepEvent, type StepList } from '@mav/client'
-import { interpolatePalette, type MavHistoryMetric, valuesOf } from './heatmapPixels'
+import { interpolatePalette, type MavHistoryMetric, paintSteps, valuesOf } from './heatmapPixels'
 
 // A diverging palette (blue = the run is lower than the reference, red = higher, light grey = equal),
 // ColorBrewer RdBu's ends: distinguishable with the common colour-vision deficiencies.
@@ -56,31 +56,11 @@ export function paintDiffColumns(
   metric: MavHistoryMetric,
   budgetMs = 2,
 ): { next: number; left: number; right: number } {
-  const colors = diverging()
   const end = Math.min(a.length, b.length)
   const left = Math.min(width, Math.floor((from * width) / capacity))
-  let right = left
-  const started = performance.now()
-  let i = from
-  for (; i < end; i++) {
-    if ((i - from) % 8 === 7 && performance.now() - started > budgetMs) break
-    const x0 = Math.min(width - 1, Math.floor((i * width) / capacity))
-    const next = Math.floor(((i + 1) * width) / capacity)
-    // More steps than columns: a step whose one column the next step paints over is not painted.
-    if (next === x0 && i + 1 < end) continue
-    const x1 = Math.min(width, Math.max(x0 + 1, next))
-    right = Math.max(right, x1)
+  const { next, right } = paintSteps({ pixels, width, rows, capacity }, diverging(), from, end, budgetMs, (i, out) => {
     const values = diffColumn(a.at(i) as MavStepEvent, b.at(i) as MavStepEvent, metric, column)
-    for (let row = 0; row < rows; row++) {
-      const color = divergingIndex(values[row] ?? 0) * 3
-      for (let x = x0; x < x1; x++) {
-        const at = (row * width + x) * 4
-        pixels[at] = colors[color] as number
-        pixels[at + 1] = colors[color + 1] as number
-        pixels[at + 2] = colors[color + 2] as number
-        pixels[at + 3] = 255
-      }
-    }
-  }
-  return { next: i, left, right }
+    for (let row = 0; row < rows; row++) out[row] = divergingIndex(values[row] ?? 0)
+  })
+  return { next, left, right }
 }

@@ -53,13 +53,67 @@ export function paletteIndex(t: number): number {
 /** Longest one call of `paintColumns` runs, in ms. */
 const PAINT_BUDGET_MS = 2
 
-// Reused for every step's column: thousands of steps in one frame allocate nothing.
+// Reused for every step's column.
 let normalised = new Float64Array(64)
+
+/** A `width` x `rows` RGBA bitmap with one column per step, planned for `capacity` steps. */
+export interface StepBitmap {
+  pixels: Uint8ClampedArray
+  width: number
+  rows: number
+  capacity: number
+}
+
+// Reused for every step's column: thousands of steps in one frame allocate nothing.
+let entries = new Uint8Array(64)
+
+/**
+ * Paints the columns of steps `from`..`end` (exclusive) until `budgetMs` is spent, each row in the
+ * palette entry `fill(step, entries)` writes for it; returns the next step to paint and the right edge
+ * of the columns written.
+ */
+export function paintSteps(
+  bitmap: StepBitmap,
+  colors: Uint8Array,
+  from: number,
+  end: number,
+  budgetMs: number,
+  fill: (step: number, entries: Uint8Array) => void,
+): { next: number; right: number } {
+  const { pixels, width, rows, capacity } = bitmap
+  if (entries.length < rows) entries = new Uint8Array(rows)
+  let right = Math.min(width, Math.floor((from * width) / capacity))
+  const started = performance.now()
+  let i = from
+  for (; i < end; i++) {
+    // Many steps at once (a replay arriving in one go, a resize) are painted over several frames.
+    if ((i - from) % 8 === 7 && performance.now() - started > budgetMs) break
+    const x0 = Math.min(width - 1, Math.floor((i * width) / capacity))
+    const next = Math.floor(((i + 1) * width) / capacity)
+    // More steps than columns: a step whose one column the next step paints over is not painted.
+    if (next === x0 && i + 1 < end) continue
+    const x1 = Math.min(width, Math.max(x0 + 1, next))
+    right = Math.max(right, x1)
+    fill(i, entries)
+    // One bitmap row per layer (the stylesheet gives it its height).
+    for (let row = 0; row < rows; row++) {
+      const color = (entries[row] as number) * 3
+      for (let x = x0; x < x1; x++) {
+        const at = (row * width + x) * 4
+        pixels[at] = colors[color] as number
+        pixels[at + 1] = colors[color + 1] as number
+        pixels[at + 2] = colors[color + 2] as number
+        pixels[at + 3] = 255
+      }
+    }
+  }
+  return { next: i, right }
+}
 
 /**
  * Writes the columns of `steps` from `from` on into a `width` x `rows` RGBA bitmap planned for
  * `capacity` steps, until `budgetMs` is spent; returns the next step to paint and the right edge of the
- * columns written. A module function, not a closure per heatmap, so that V8 optimises it once per page.
+ * columns written.
  */
 export function paintColumns(
   pixels: Uint8ClampedArray,
@@ -72,33 +126,10 @@ export function paintColumns(
   scale: MavScale,
   budgetMs = PAINT_BUDGET_MS,
 ): { next: number; right: number } {
-  const colors = viridis()
-  let right = Math.floor((from * width) / capacity)
-  const started = performance.now()
-  let i = from
-  for (; i < steps.length; i++) {
-    // Many steps at once (a replay arriving in one go, a resize) are painted over several frames.
-    if ((i - from) % 8 === 7 && performance.now() - started > budgetMs) break
-    const x0 = Math.min(width - 1, Math.floor((i * width) / capacity))
-    const next = Math.floor(((i + 1) * width) / capacity)
-    // More steps than columns: a step whose one column the next step paints over is not painted.
-    if (next === x0 && i + 1 < steps.length) continue
-    const x1 = Math.min(width, Math.max(x0 + 1, next))
-    right = Math.max(right, x1)
+  return paintSteps({ pixels, width, rows, capacity }, viridis(), from, steps.length, budgetMs, (i, out) => {
     const values = valuesOf(steps.at(i) as MavStepEvent, metric)
     if (normalised.length < values.length) normalised = new Float64Array(values.length)
     applyScaling(values, scale, 1, normalised)
-    // One bitmap row per layer (the stylesheet gives it its height).
-    for (let row = 0; row < rows; row++) {
-      const color = paletteIndex(normalised[row] ?? 0) * 3
-      for (let x = x0; x < x1; x++) {
-        const at = (row * width + x) * 4
-        pixels[at] = colors[color] as number
-        pixels[at + 1] = colors[color + 1] as number
-        pixels[at + 2] = colors[color + 2] as number
-        pixels[at + 3] = 255
-      }
-    }
-  }
-  return { next: i, right }
+    for (let row = 0; row < rows; row++) out[row] = paletteIndex(normalised[row] ?? 0)
+  })
 }
