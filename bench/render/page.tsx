@@ -4,7 +4,7 @@
 // together into MAVCompare (its default columns, diff rows and difference heatmaps); `detail` mounts
 // every panel, the opt-in ones included, with anomaly marks, over a run whose steps carry heads and lens.
 import { createRunStore, type MavEvent, type MavRunStore, mavEventSchema } from '@mav/client'
-import { MAVCompare, MAVContainer } from '@mav/react'
+import { AttentionHeadsPanel, LogitLensPanel, MAVCompare, MAVContainer, type MavPanelSpec } from '@mav/react'
 import '@mav/react/styles.css'
 import { useState } from 'react'
 import { flushSync } from 'react-dom'
@@ -13,16 +13,16 @@ import { type SyntheticShape, syntheticRun } from './synthetic'
 
 type Mode = 'container' | 'baseline' | 'compare' | 'detail'
 const runs = new Map<string, MavEvent[]>()
-const ALL_PANELS = [
+const ALL_PANELS: MavPanelSpec[] = [
   'generated_text',
   'top_predictions',
   'mlp_activations',
   'attention_entropy',
   'output_distribution',
-  'attention_heads',
-  'logit_lens',
+  <AttentionHeadsPanel key="attention_heads" />,
+  <LogitLensPanel key="logit_lens" />,
   'token_confidence',
-] as const
+]
 let setStep: (step: number | null) => void = () => {}
 
 function App({ mode, store, other }: { mode: Mode; store: MavRunStore; other: MavRunStore }) {

@@ -13,6 +13,7 @@ import { type DemoSettings, displayOptions, settingsFromQuery, settingsToQuery, 
 import { fetchRecording, settingsFromRecording } from '../lib/share'
 import { BranchView } from './components/BranchView'
 import { ErrorBanner } from './components/ErrorBanner'
+import { panelSpecs } from './components/panelSpecs'
 import { RecordingControls } from './components/RecordingControls'
 import { SettingsForm } from './components/SettingsForm'
 import { ShareControls } from './components/ShareControls'
@@ -270,7 +271,7 @@ function DemoPage({ recordingId }: { recordingId?: string }) {
           <MAVContainer
             ref={containerRef}
             store={run.store}
-            panels={settings.panels}
+            panels={panelSpecs(settings.panels)}
             scale={settings.scale}
             {...displayOptions(settings)}
             anomalies={settings.detail}
@@ -282,7 +283,7 @@ function DemoPage({ recordingId }: { recordingId?: string }) {
               point={branchPoint}
               original={run.state}
               branch={branch}
-              panels={settings.panels}
+              panels={panelSpecs(settings.panels)}
               scale={settings.scale}
               onClose={closeBranch}
             />

@@ -1,12 +1,11 @@
-import type { MavPanelName } from '@mav/react'
-import { PANELS } from './settings'
+import { PANELS, type PanelId } from './settings'
 import { RECORDING_ID } from './share'
 
 /** What `/embed` shows, read from its query. */
 export interface EmbedOptions {
   /** Where the recording comes from: a saved id's URL under the API, or `src`. */
   source: { kind: 'saved'; id: string } | { kind: 'url'; url: string }
-  panels?: MavPanelName[]
+  panels?: PanelId[]
   /** 0-based step shown first. */
   step?: number
   theme: 'auto' | 'light' | 'dark'
@@ -40,7 +39,7 @@ export function embedFromQuery(query: URLSearchParams, base: string): EmbedQuery
   const panels = query.get('panels')
   if (panels !== null) {
     const known = new Set<string>(PANELS.map((panel) => panel.id))
-    const chosen = panels.split(',').filter((name): name is MavPanelName => known.has(name))
+    const chosen = panels.split(',').filter((name): name is PanelId => known.has(name))
     if (chosen.length > 0) options.panels = chosen
   }
   const step = Number(query.get('step'))

@@ -1,6 +1,6 @@
 // After tsup: adds the stylesheet and its types to dist, then fails the build when the main entry lost
 // its 'use client' directive or the query entry gained one (its query keys must stay importable in a
-// server file).
+// server file), or when a module-level component is not marked pure (apps would bundle it unused).
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs'
 
 copyFileSync('src/styles.css', 'dist/styles.css')
@@ -14,6 +14,8 @@ const problems = []
 for (const file of ['dist/index.js', 'dist/index.cjs']) {
   if (!startsUseClient(file)) problems.push(`${file} does not start with 'use client'`)
 }
+const unmarked = readFileSync('dist/index.js', 'utf8').match(/^var \w+ = (forwardRef|memo|createContext)\d*\(/gm)
+if (unmarked) problems.push(`dist/index.js: not marked pure (see tsup.config.ts): ${unmarked.join(', ')}`)
 for (const file of ['dist/query.js', 'dist/query.cjs']) {
   if (startsUseClient(file)) problems.push(`${file} starts with 'use client'`)
   if (!/["']@mav\/react["']/.test(readFileSync(file, 'utf8'))) {

@@ -2,19 +2,20 @@ import type { MavAnomalyOptions, MavRunState, MavScale } from '@mav/client'
 import {
   type ComponentType,
   type CSSProperties,
+  Fragment,
   forwardRef,
   type HTMLAttributes,
+  isValidElement,
   memo,
+  type ReactElement,
   type ReactNode,
   useMemo,
 } from 'react'
 import { ActivationHistory } from './ActivationHistory'
 import { AttentionEntropyPanel } from './AttentionEntropyPanel'
-import { AttentionHeadsPanel } from './AttentionHeadsPanel'
 import { createAnomalyStore, MavAnomalyContext } from './anomalyMarks'
 import { MavRunScopeContext, useScopeSelector } from './context'
 import { GeneratedTextPanel } from './GeneratedTextPanel'
-import { LogitLensPanel } from './LogitLensPanel'
 import { type MavRunSourceProps, useRunScopeValue } from './MavRunScope'
 import { MlpActivationsPanel } from './MlpActivationsPanel'
 import { OutputDistributionPanel } from './OutputDistributionPanel'
@@ -24,8 +25,8 @@ import { type MavBranchEvent, TopPredictionsPanel } from './TopPredictionsPanel'
 import { type MavPanelProps, useMavPanel } from './useMavPanel'
 
 /**
- * The built-in panels, named as openmav's `--selected-panels`; `attention_heads`, `logit_lens` (runs
- * with `detail`) and `token_confidence` (the generated text tinted by probability) are opt-in.
+ * The built-in panels named by string, as openmav's `--selected-panels`; `token_confidence` (the
+ * generated text tinted by probability) is opt-in.
  */
 export type MavPanelName =
   | 'generated_text'
@@ -33,12 +34,14 @@ export type MavPanelName =
   | 'mlp_activations'
   | 'attention_entropy'
   | 'output_distribution'
-  | 'attention_heads'
-  | 'logit_lens'
   | 'token_confidence'
 
-/** An entry of `MAVContainer`'s `panels`: a built-in panel's name, or a custom panel component. */
-export type MavPanelSpec = MavPanelName | ComponentType<MavPanelProps>
+/**
+ * An entry of `MAVContainer`'s `panels`: a built-in panel's name; a custom panel component (given
+ * `useMavPanel`'s props); or an element rendered as it is, such as `<AttentionHeadsPanel />` or
+ * `<LogitLensPanel />` (passed by reference, so an app that never shows them does not bundle them).
+ */
+export type MavPanelSpec = MavPanelName | ComponentType<MavPanelProps> | ReactElement
 
 /** Every built-in panel, in openmav's default order. */
 export const MAV_PANELS: readonly MavPanelName[] = [
@@ -105,13 +108,21 @@ const selectStatus = (state: MavRunState) => state.status
 const selectLayers = (state: MavRunState) => state.meta?.model.n_layers
 const selectTopN = (state: MavRunState) => state.meta?.request.top_n
 
-/** The opt-in panels, beside the default five. */
-export const MAV_DETAIL_PANELS: readonly MavPanelName[] = ['attention_heads', 'logit_lens', 'token_confidence']
+/** The opt-in panels named by string, beside the default five. */
+export const MAV_DETAIL_PANELS: readonly MavPanelName[] = ['token_confidence']
 const KNOWN_PANELS: readonly MavPanelName[] = [...MAV_PANELS, ...MAV_DETAIL_PANELS]
+const BY_REFERENCE: Record<string, string> = { attention_heads: 'AttentionHeadsPanel', logit_lens: 'LogitLensPanel' }
 
 function panelName(spec: MavPanelSpec, index: number): string {
+  if (isValidElement(spec)) return `element-${index}`
   if (typeof spec !== 'string') return `custom-${index}`
-  if (!KNOWN_PANELS.includes(spec)) {
+  const component = BY_REFERENCE[spec]
+  if (component) {
+    throw new TypeError(
+      `MAVContainer: panels[${index}] is ${JSON.stringify(spec)}; pass the element instead: import { ${component} } from '@mav/react' and put <${component} /> in panels`,
+    )
+  }
+  if (!KNOWN_PANELS.includes(spec as MavPanelName)) {
     throw new TypeError(
       `MAVContainer: panels[${index}] is ${JSON.stringify(spec)}; expected one of ${KNOWN_PANELS.map((name) => `"${name}"`).join(', ')} or a component`,
     )
@@ -127,6 +138,7 @@ function panelName(spec: MavPanelSpec, index: number): string {
  * @example
  * const run = useMavRun()
  * <MAVContainer store={run.store} panels={['generated_text', 'top_predictions', WordLengthPanel]} rows={1} />
+ * <MAVContainer store={run.store} panels={[...MAV_PANELS, <AttentionHeadsPanel />, <LogitLensPanel />]} />
  */
 export const MAVContainer = forwardRef<HTMLDivElement, MAVContainerProps>(function MAVContainer(
   {
@@ -172,6 +184,7 @@ export const MAVContainer = forwardRef<HTMLDivElement, MAVContainerProps>(functi
 
   const render = (spec: MavPanelSpec, index: number) => {
     const key = names[index] as string
+    if (isValidElement(spec)) return <Fragment key={key}>{spec}</Fragment>
     switch (spec) {
       case 'generated_text':
         return <GeneratedTextPanel key={key} limitChars={limitChars} />
@@ -183,10 +196,6 @@ export const MAVContainer = forwardRef<HTMLDivElement, MAVContainerProps>(functi
         return <AttentionEntropyPanel key={key} scale={scale} maxBarLength={maxBarLength} />
       case 'output_distribution':
         return <OutputDistributionPanel key={key} />
-      case 'attention_heads':
-        return <AttentionHeadsPanel key={key} />
-      case 'logit_lens':
-        return <LogitLensPanel key={key} />
       case 'token_confidence':
         return <GeneratedTextPanel key={key} limitChars={limitChars} confidence title="Token confidence" />
       default:

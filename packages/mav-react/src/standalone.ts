@@ -1,8 +1,7 @@
 import { parseRecording } from '@mav/client'
-import type { MavPanelName } from './MAVContainer'
-import { fillTemplate, type MavPlayerOptions, playerTitle } from './player/playerData'
+import { fillTemplate, type MavPlayerOptions, type MavPlayerPanelName, playerTitle } from './player/playerData'
 
-export type { MavPlayerOptions } from './player/playerData'
+export type { MavPlayerOptions, MavPlayerPanelName } from './player/playerData'
 
 // The built player page (dist/player/mav-player.html), put here by scripts/buildPlayer.mjs.
 declare const __MAV_PLAYER_TEMPLATE__: string
@@ -18,7 +17,7 @@ const PANELS = Object.keys({
   attention_heads: true,
   logit_lens: true,
   token_confidence: true,
-} satisfies Record<MavPanelName, true>)
+} satisfies Record<MavPlayerPanelName, true>)
 
 function checkOptions(options: MavPlayerOptions): void {
   options.panels?.forEach((name, index) => {

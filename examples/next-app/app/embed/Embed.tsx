@@ -1,16 +1,18 @@
 'use client'
 
 import { type MavEvent, MavHttpError, type MavScale } from '@mav/client'
-import { MAVContainer, type MavPanelName } from '@mav/react'
+import { MAVContainer } from '@mav/react'
 import { useSearchParams } from 'next/navigation'
 import { useEffect, useMemo, useState } from 'react'
 import { embedFromQuery } from '../../lib/embed'
 import { describeError } from '../../lib/errors'
+import { DEFAULT_SETTINGS, type PanelId } from '../../lib/settings'
 import { fetchRecording, recordedView } from '../../lib/share'
+import { panelSpecs } from '../components/panelSpecs'
 
 const API_BASE_URL = process.env.NEXT_PUBLIC_MAV_API_URL ?? '/api'
 
-type Loaded = { events: MavEvent[]; panels?: MavPanelName[]; scale?: MavScale }
+type Loaded = { events: MavEvent[]; panels?: PanelId[]; scale?: MavScale }
 
 /** The recording alone: no form, no page chrome, sized by the iframe around it. */
 export function Embed() {
@@ -73,7 +75,7 @@ export function Embed() {
       events={loaded.events}
       stepIndex={step}
       onStepIndexChange={setStep}
-      panels={query.options.panels ?? loaded.panels}
+      panels={panelSpecs(query.options.panels ?? loaded.panels ?? DEFAULT_SETTINGS.panels)}
       scale={loaded.scale}
       theme={theme}
       aria-label="Model internals"

@@ -79,7 +79,11 @@ describe('MAVContainer', () => {
     vi.spyOn(console, 'error').mockImplementation(() => {})
     // @ts-expect-error: not a panel name
     expect(() => render(<MAVContainer panels={['mlp']} />)).toThrow(
-      'MAVContainer: panels[0] is "mlp"; expected one of "generated_text", "top_predictions", "mlp_activations", "attention_entropy", "output_distribution", "attention_heads", "logit_lens", "token_confidence" or a component',
+      'MAVContainer: panels[0] is "mlp"; expected one of "generated_text", "top_predictions", "mlp_activations", "attention_entropy", "output_distribution", "token_confidence" or a component',
+    )
+    // @ts-expect-error: the detail panels are passed by reference
+    expect(() => render(<MAVContainer panels={['generated_text', 'attention_heads']} />)).toThrow(
+      `MAVContainer: panels[1] is "attention_heads"; pass the element instead: import { AttentionHeadsPanel } from '@mav/react' and put <AttentionHeadsPanel /> in panels`,
     )
     vi.mocked(console.error).mockRestore()
   })

@@ -4,7 +4,7 @@ import { cleanup, render, screen } from '@testing-library/react'
 import { afterEach, describe, expect, it } from 'vitest'
 import { userEvent } from 'vitest/browser'
 import detailText from '../__fixtures__/smollm2-detail.mavrec.jsonl?raw'
-import { MAVContainer } from '../index'
+import { AttentionHeadsPanel, LogitLensPanel, MAVContainer } from '../index'
 
 const events: MavEvent[] = parseRecording(detailText).events
 const steps = events.filter((event): event is MavStepEvent => event.type === 'step')
@@ -21,7 +21,7 @@ describe('deeper views in Chromium (a real SmolLM2 run with detail on)', () => {
       <MAVContainer
         events={events}
         anomalies={{ lowProbability: 0.5 }}
-        panels={['attention_heads', 'logit_lens', 'token_confidence']}
+        panels={[<AttentionHeadsPanel key="heads" />, <LogitLensPanel key="lens" />, 'token_confidence']}
       />,
     )
     await settle(() => container.querySelectorAll('.mav-heads-cell').length === 270)

@@ -1,6 +1,6 @@
 // Type-level checks, compiled by `pnpm typecheck`.
 import type { MavStepEvent } from '@mav/client'
-import type { ComponentProps, ComponentType } from 'react'
+import type { ComponentProps, ComponentType, ReactElement } from 'react'
 import { expectTypeOf } from 'vitest'
 import type {
   MAVContainer,
@@ -21,11 +21,10 @@ expectTypeOf<MavPanelName>().toEqualTypeOf<
   | 'mlp_activations'
   | 'attention_entropy'
   | 'output_distribution'
-  | 'attention_heads'
-  | 'logit_lens'
   | 'token_confidence'
 >()
 expectTypeOf<ComponentType<MavPanelProps>>().toExtend<MavPanelSpec>()
+expectTypeOf<ReactElement>().toExtend<MavPanelSpec>()
 expectTypeOf<MAVContainerProps['panels']>().toEqualTypeOf<readonly MavPanelSpec[] | undefined>()
 expectTypeOf<ComponentProps<typeof MAVContainer>>().toHaveProperty('events')
 expectTypeOf<MlpActivationsPanelProps['scale']>().toEqualTypeOf<'linear' | 'log' | 'minmax' | undefined>()

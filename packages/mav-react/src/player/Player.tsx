@@ -1,8 +1,10 @@
 import { type MavRecording, type MavScale, parseRecording } from '@mav/client'
 import { useMemo, useState } from 'react'
-import { MAV_PANELS, MAVContainer, type MavPanelName } from '../MAVContainer'
+import { AttentionHeadsPanel } from '../AttentionHeadsPanel'
+import { LogitLensPanel } from '../LogitLensPanel'
+import { MAV_PANELS, MAVContainer, type MavPanelName, type MavPanelSpec } from '../MAVContainer'
 import { useMavRun } from '../useMavRun'
-import { type MavPlayerData, playerTitle } from './playerData'
+import { type MavPlayerData, type MavPlayerPanelName, playerTitle } from './playerData'
 
 const SCALES: readonly MavScale[] = ['linear', 'log', 'minmax']
 
@@ -10,6 +12,13 @@ function knownPanels(value: unknown): MavPanelName[] | undefined {
   if (!Array.isArray(value)) return undefined
   const panels = value.filter((name): name is MavPanelName => MAV_PANELS.includes(name as MavPanelName))
   return panels.length > 0 ? panels : undefined
+}
+
+// The player page carries every panel, so the detail panels can be named.
+function panelSpec(name: MavPlayerPanelName): MavPanelSpec {
+  if (name === 'attention_heads') return <AttentionHeadsPanel />
+  if (name === 'logit_lens') return <LogitLensPanel />
+  return name
 }
 
 /** The recording's own view settings (`view` in its header, written by the example app). */
@@ -74,7 +83,7 @@ export function MavPlayer({ data }: MavPlayerProps) {
       </header>
       <MAVContainer
         {...(replaying ? { store: run.store } : { events, stepIndex: step, onStepIndexChange: setStep })}
-        panels={options.panels ?? view.panels ?? MAV_PANELS}
+        panels={(options.panels ?? view.panels ?? MAV_PANELS).map(panelSpec)}
         scale={options.scale ?? view.scale ?? 'linear'}
         theme={options.theme ?? 'auto'}
         aria-label="Model internals"

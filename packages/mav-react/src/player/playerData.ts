@@ -1,10 +1,13 @@
 import type { MavEvent, MavScale } from '@mav/client'
 import type { MavPanelName } from '../MAVContainer'
 
+/** A panel of the standalone player, by name: the container's names and the two detail panels. */
+export type MavPlayerPanelName = MavPanelName | 'attention_heads' | 'logit_lens'
+
 /** How a standalone player shows its recording. */
 export interface MavPlayerOptions {
   /** Panels, in order. Default: the recording's own (`view.panels` in its header), else all five. */
-  panels?: readonly MavPanelName[]
+  panels?: readonly MavPlayerPanelName[]
   /** Step to show first (0-based); the last one when past the end. Default: the last step. */
   step?: number
   /** Colour theme. Default `"auto"` (follows the viewer's system). */

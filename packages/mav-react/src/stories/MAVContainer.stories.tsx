@@ -1,7 +1,7 @@
 import { createRunStore, type MavEvent, type MavStepEvent } from '@mav/client'
 import type { Meta, StoryObj } from '@storybook/react-vite'
 import { useEffect, useState } from 'react'
-import { MAVContainer, type MAVContainerProps, useMavRun } from '../index'
+import { AttentionHeadsPanel, LogitLensPanel, MAVContainer, type MAVContainerProps, useMavRun } from '../index'
 import { ConfidencePanel } from './ConfidencePanel'
 import { detailRecording, failedRun, loadingStore, longRun, recording, refusedRun } from './data'
 
@@ -28,7 +28,7 @@ export const DeeperViews: Story = {
   args: {
     events: detailRecording,
     anomalies: true,
-    panels: ['token_confidence', 'attention_heads', 'logit_lens', 'top_predictions'],
+    panels: ['token_confidence', <AttentionHeadsPanel key="heads" />, <LogitLensPanel key="lens" />, 'top_predictions'],
   },
 }
 
