@@ -29,6 +29,7 @@ from .decode_llama import LlamaWeights
 from .decoders import HFDecoder, LeanDecoder
 from .gguf_check import open_gguf
 from .progress import reporting
+from .threads import choose_threads
 from .tokenizer import HFTokenizer
 
 log = logging.getLogger("mav_server.engines.torch")
@@ -235,7 +236,7 @@ class TorchEngine:
             model.set_attn_implementation("eager")
         n_params = sum(p.numel() for p in model.parameters())
         log.info("loaded %s on %s (%s)", source.id, self.device, self.dtype)
-        return TorchModel(
+        loaded = TorchModel(
             card=self.describe(source, n_params, model.config),
             tokenizer=tokenizer,
             eos_ids=end_token_ids(model, tokenizer.hf),
@@ -243,6 +244,9 @@ class TorchEngine:
             device=self.device,
             backend=backend,
         )
+        if self.device.type == "cpu":
+            choose_threads(loaded.decoder(64), loaded.card.vocab_size)
+        return loaded
 
 
 def create(device: str = "auto", dtype: str = "auto") -> TorchEngine:
