@@ -46,6 +46,7 @@ async function backend() {
     wire_bytes_per_step_detail: b.step_bytes_detail.median,
     backend_s_ours_one_pass: b.ours_one_pass_per_token_seconds.median,
     backend_draft_cost: b.draft_cost,
+    backend_torch_threads: b.torch_threads,
     backend_s_generate: b.generate_seconds.median,
     backend_s_openmav: b.openmav_statefetcher_seconds,
     first_step_ms: b.first_step_http_ms.median,
@@ -81,6 +82,9 @@ async function backend() {
       },
       backend_draft_cost: {
         note: 'time of a two-token pass over a one-token pass, measured when the model loads; drafting pays while 1 + acceptance exceeds it',
+      },
+      backend_torch_threads: {
+        note: 'torch intra-op threads the engine kept at load (the faster of its own and one for a one-token pass); generate and openmav run with the same in this process',
       },
       backend_s_generate: spread(b.generate_seconds),
       first_step_ms: spread(b.first_step_http_ms),

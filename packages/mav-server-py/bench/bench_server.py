@@ -315,6 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     prompt_ids = loaded.tokenizer.encode(PROMPT)
     path = loaded.decode_path()
     print(f"our forward pass: {path}; a drafted pass costs {loaded.draft_cost:.2f} one-token passes")
+    print(f"torch intra-op threads kept at load: {torch.get_num_threads()} (of {os.cpu_count()} CPUs)")
 
     # Warm-up (first-call allocations), then interleaved timed runs. The warm-up of ours is a whole run,
     # so the memory figure is the server's after loading the model and serving one run: measured later,
@@ -404,6 +405,7 @@ def main(argv: list[str] | None = None) -> int:
         "ours_seconds": spread(our_times, 3),
         "ours_forward_passes": passes,
         "draft_cost": round(loaded.draft_cost or 0.0, 3),
+        "torch_threads": torch.get_num_threads(),
         "ours_one_pass_per_token_seconds": spread(single_times, 3),
         "ours_vs_one_pass_per_token_paired": round(
             statistics.median(o / s for o, s in zip(our_times, single_times, strict=True)), 3
