@@ -198,9 +198,7 @@ describe('branching from LogitLensPanel', () => {
     const events = parseRecording(detailText).events
     const step = stepsOf(events).at(-1) as NonNullable<ReturnType<typeof stepsOf>[number]>
     const points: MavBranchEvent[] = []
-    render(
-      <MAVContainer events={events} panels={['logit_lens']} updates="sync" onBranch={(p) => points.push(p)} />,
-    )
+    render(<MAVContainer events={events} panels={['logit_lens']} updates="sync" onBranch={(p) => points.push(p)} />)
     const lens = screen.getByRole('region', { name: 'Logit lens' })
     const cells = lens.querySelectorAll('tbody td')
     expect(lens.querySelectorAll('tbody td button')).toHaveLength(cells.length)
@@ -208,7 +206,9 @@ describe('branching from LogitLensPanel', () => {
     const cell = cells[0] as HTMLElement
     const id = Number(cell.getAttribute('data-token-id'))
     const text = step.lens?.texts[String(id)] as string
-    const button = screen.getByRole('button', { name: `Continue with ${JSON.stringify(text)} at step ${step.step + 1}` })
+    const button = screen.getByRole('button', {
+      name: `Continue with ${JSON.stringify(text)} at step ${step.step + 1}`,
+    })
     button.focus()
     expect(document.activeElement).toBe(button)
     fireEvent.click(button)
