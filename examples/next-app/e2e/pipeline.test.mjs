@@ -524,6 +524,8 @@ describe('examples/next-app end to end (real backend, bundled model, Chromium)',
     const runB = shared.locator('.mav-compare-column[data-run="Run B"]')
     assert.match(await runB.locator('[data-branch-at]').textContent(), new RegExp(`Branch at step ${BRANCH_AT + 1}`))
     t.diagnostic(`branch tokens ${diverged}`)
+    // Back to the single-run page with this prompt, where the step mode test goes on.
+    await page.goto(`${appUrl}/?prompt=${encodeURIComponent(BRANCH_PROMPT)}`)
   })
 
   test('step mode: a token per press, none between, no run held; the run made in one go', async (t) => {
