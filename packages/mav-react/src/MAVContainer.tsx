@@ -14,7 +14,7 @@ import {
 import { ActivationHistory } from './ActivationHistory'
 import { AttentionEntropyPanel } from './AttentionEntropyPanel'
 import { createAnomalyStore, MavAnomalyContext } from './anomalyMarks'
-import { MavRunScopeContext, useScopeSelector } from './context'
+import { MavBranchContext, MavRunScopeContext, useScopeSelector } from './context'
 import { GeneratedTextPanel } from './GeneratedTextPanel'
 import { type MavRunSourceProps, useRunScopeValue } from './MavRunScope'
 import { MlpActivationsPanel } from './MlpActivationsPanel'
@@ -60,7 +60,7 @@ export interface MAVContainerProps extends MavRunSourceProps, Omit<HTMLAttribute
   rows?: number
   /** Bar scaling of the activation and entropy panels, as openmav's `--scale`. Default `"linear"`. */
   scale?: MavScale
-  /** Longest bar in `applyScaling` units, as openmav's `--max-bar-length`. Default 20. */
+  /** Longest bar in character cells (its track), as openmav's `--max-bar-length`. Default 20. */
   maxBarLength?: number
   /** Characters of generated text shown, as openmav's `--limit-chars`. Default 250. */
   limitChars?: number
@@ -76,7 +76,7 @@ export interface MAVContainerProps extends MavRunSourceProps, Omit<HTMLAttribute
    * `"light"`/`"dark"` pin one and keep every `--mav-*` colour set on an ancestor. Default `"auto"`.
    */
   theme?: 'auto' | 'light' | 'dark'
-  /** "Continue with this token" in the top predictions panel (see `TopPredictionsPanel`'s `onBranch`). Default: none. */
+  /** "Continue with this token" in the top predictions and logit lens panels (see `TopPredictionsPanel`'s `onBranch`). Default: none. */
   onBranch?: (point: MavBranchEvent) => void
   /**
    * Mark steps worth a look on the timeline and the history heatmaps: the chosen token below a
@@ -206,32 +206,34 @@ export const MAVContainer = forwardRef<HTMLDivElement, MAVContainerProps>(functi
   return (
     <MavRunScopeContext.Provider value={scope}>
       <MavAnomalyContext.Provider value={anomalyStore}>
-        <div
-          ref={ref}
-          className={className ? `mav-root mav-container ${className}` : 'mav-root mav-container'}
-          data-status={status}
-          data-mav-theme={theme === 'auto' ? undefined : theme}
-          data-layers={layers}
-          data-top-n={topN}
-          style={
-            {
-              ...style,
-              '--mav-columns': columns,
-              '--mav-rows': rowCount,
-              '--mav-layers': layers,
-              '--mav-top-n': topN,
-            } as CSSProperties
-          }
-          {...rest}
-        >
-          {statusBar && <RunStatus />}
-          {timeline && <Timeline />}
-          <div className="mav-grid" data-columns={columns} data-panels={names.join(' ')}>
-            {panels.map(render)}
+        <MavBranchContext.Provider value={onBranch}>
+          <div
+            ref={ref}
+            className={className ? `mav-root mav-container ${className}` : 'mav-root mav-container'}
+            data-status={status}
+            data-mav-theme={theme === 'auto' ? undefined : theme}
+            data-layers={layers}
+            data-top-n={topN}
+            style={
+              {
+                ...style,
+                '--mav-columns': columns,
+                '--mav-rows': rowCount,
+                '--mav-layers': layers,
+                '--mav-top-n': topN,
+              } as CSSProperties
+            }
+            {...rest}
+          >
+            {statusBar && <RunStatus />}
+            {timeline && <Timeline />}
+            <div className="mav-grid" data-columns={columns} data-panels={names.join(' ')}>
+              {panels.map(render)}
+            </div>
+            {history && <ActivationHistory scale={scale} />}
+            {children}
           </div>
-          {history && <ActivationHistory scale={scale} />}
-          {children}
-        </div>
+        </MavBranchContext.Provider>
       </MavAnomalyContext.Provider>
     </MavRunScopeContext.Provider>
   )

@@ -30,6 +30,11 @@ export interface RunScope {
 }
 
 export const MavRunScopeContext = createContext<RunScope | null>(null)
+
+/** `MAVContainer`'s `onBranch`, for the panels passed to it as elements (`<LogitLensPanel />`). */
+export const MavBranchContext = createContext<
+  ((point: { step: number; tokenId: number; text: string }) => void) | undefined
+>(undefined)
 MavRunScopeContext.displayName = 'MavRunScopeContext'
 
 /** A scope over `store` and `selection`, scheduled per `updates`. */
