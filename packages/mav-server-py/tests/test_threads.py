@@ -52,3 +52,14 @@ def test_omp_num_threads_set_by_hand_wins(two_threads: None, monkeypatch: pytest
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
     assert choose_threads(TimedDecoder({1: 0.002, 2: 0.02}), vocab_size=100) == 2
     assert torch.get_num_threads() == 2
+
+
+class FailingDecoder(TimedDecoder):
+    def forward(self, token_ids: np.ndarray, keep: int = 1) -> list:
+        raise RuntimeError("a broken forward pass")
+
+
+def test_a_failing_pass_leaves_torchs_threads(two_threads: None) -> None:
+    with pytest.raises(RuntimeError):
+        choose_threads(FailingDecoder({}), vocab_size=100)
+    assert torch.get_num_threads() == 2

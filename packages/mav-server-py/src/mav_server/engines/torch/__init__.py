@@ -245,7 +245,10 @@ class TorchEngine:
             backend=backend,
         )
         if self.device.type == "cpu":
-            choose_threads(loaded.decoder(64), loaded.card.vocab_size)
+            try:
+                choose_threads(loaded.decoder(64), loaded.card.vocab_size)
+            except Exception:  # the first run will say what is wrong with the forward pass
+                log.exception("timing a one-token pass of %s failed; torch's threads stay", source.id)
         return loaded
 
 

@@ -34,15 +34,18 @@ def choose_threads(decoder: Decoder, vocab_size: int, context: int = 32, pairs: 
     if threads == 1 or os.environ.get("OMP_NUM_THREADS"):
         return threads
     ids = (np.arange(context + 1, dtype=np.int64) * 7919) % vocab_size
-    decoder.forward(ids[:context])
     ratios = []
-    for pair in range(pairs + 1):
-        seconds = {}
-        for count in (threads, 1) if pair % 2 else (1, threads):
-            torch.set_num_threads(count)
-            seconds[count] = one_token_seconds(decoder, ids, context)
-        if pair > 0:
-            ratios.append(seconds[1] / seconds[threads])
+    try:
+        decoder.forward(ids[:context])
+        for pair in range(pairs + 1):
+            seconds = {}
+            for count in (threads, 1) if pair % 2 else (1, threads):
+                torch.set_num_threads(count)
+                seconds[count] = one_token_seconds(decoder, ids, context)
+            if pair > 0:
+                ratios.append(seconds[1] / seconds[threads])
+    finally:
+        torch.set_num_threads(threads)
     ratio = float(np.median(ratios))
     chosen = 1 if ratio < 1 else threads
     torch.set_num_threads(chosen)
