@@ -1,5 +1,5 @@
 import { nextMarked } from '@mav/client'
-import type { CSSProperties } from 'react'
+import { useLayoutEffect, useRef } from 'react'
 import { type AnomalyMarks, useAnomalyStore } from './anomalyMarks'
 import { formatPercent } from './format'
 
@@ -23,25 +23,70 @@ export function describeMark(marks: AnomalyMarks, step: number): string {
   return `Step ${step + 1}: ${parts.join(', ')}`
 }
 
-/** Ticks over a track of `capacity` steps, one per marked step (decorative: the buttons and keys are the
+/** Where ticks sit along their box, as a multiple of the box's width: step over `denominator`. */
+const tickDenominator = (capacity: number, columns: boolean) =>
+  columns ? Math.max(1, capacity) : Math.max(1, capacity - 1)
+
+/**
+ * Ticks over a track of `capacity` steps, one per marked step (decorative: the buttons and keys are the
  * accessible way to reach them); `columns` places them at column centres (a heatmap), else at the
- * slider's stops. */
-export function MarkTicks({ marks, capacity, columns }: { marks: AnomalyMarks; capacity: number; columns?: boolean }) {
-  const at = (step: number) => (columns ? (step + 0.5) / capacity : capacity > 1 ? step / (capacity - 1) : 0)
-  return (
-    <span className="mav-marks" aria-hidden="true">
-      {marks.marked.map((step) => (
-        <span
-          key={step}
-          className="mav-mark"
-          data-step={step}
-          data-kinds={marks.byStep.get(step)?.kinds.join(' ')}
-          title={describeMark(marks, step)}
-          style={{ '--mav-mark': at(step) } as CSSProperties}
-        />
-      ))}
-    </span>
-  )
+ * slider's stops. Ticks are appended as steps are marked, never re-rendered: a growing `capacity`
+ * scales their box (a transform, no layout), and only when that halves the ticks are they placed anew.
+ */
+export function MarkTicks({
+  marks,
+  capacity,
+  columns = false,
+}: {
+  marks: AnomalyMarks
+  capacity: number
+  columns?: boolean
+}) {
+  const boxRef = useRef<HTMLSpanElement>(null)
+  const drawn = useRef<{ byStep: AnomalyMarks['byStep'] | null; count: number; last: number; denominator: number }>({
+    byStep: null,
+    count: 0,
+    last: -1,
+    denominator: 1,
+  })
+  useLayoutEffect(() => {
+    const box = boxRef.current
+    if (box === null) return
+    const now = drawn.current
+    const denominator = tickDenominator(capacity, columns)
+    const marked = marks.marked
+    const scale = now.denominator / denominator
+    // A new run or threshold, a reader behind the ticks drawn, or ticks squeezed to half: place all anew.
+    const stale =
+      now.byStep !== marks.byStep ||
+      marked.length < now.count ||
+      (now.count > 0 && marked[now.count - 1] !== now.last) ||
+      scale < 0.5 ||
+      scale > 1
+    if (stale) {
+      box.replaceChildren()
+      now.byStep = marks.byStep
+      now.count = 0
+      now.last = -1
+      now.denominator = denominator
+    }
+    const at = (step: number) => ((columns ? step + 0.5 : step) / now.denominator).toString()
+    for (; now.count < marked.length; now.count++) {
+      const step = marked[now.count] as number
+      const tick = document.createElement('span')
+      tick.className = 'mav-mark'
+      tick.dataset.step = String(step)
+      const kinds = marks.byStep.get(step)?.kinds
+      if (kinds) tick.dataset.kinds = kinds.join(' ')
+      tick.title = describeMark(marks, step)
+      tick.style.setProperty('--mav-mark', at(step))
+      box.append(tick)
+      now.last = step
+    }
+    // The transform itself, not a custom property: that would be inherited and restyle every tick.
+    box.style.transform = `scaleX(${now.denominator / denominator})`
+  }, [marks, capacity, columns])
+  return <span ref={boxRef} className="mav-marks" aria-hidden="true" />
 }
 
 /** The threshold field and previous/next mark buttons of the timeline. */

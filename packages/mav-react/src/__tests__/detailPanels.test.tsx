@@ -1,6 +1,7 @@
 import {
   createRunStore,
   findAnomalies,
+  type MavAnomaly,
   type MavEvent,
   type MavStepEvent,
   parseRecording,
@@ -9,6 +10,7 @@ import {
 import { act, fireEvent, render, screen, within } from '@testing-library/react'
 import { describe, expect, it } from 'vitest'
 import detailText from '../__fixtures__/smollm2-detail.mavrec.jsonl?raw'
+import { MarkTicks } from '../AnomalyTicks'
 import {
   AttentionHeadsPanel,
   createAnomalyStore,
@@ -202,5 +204,55 @@ describe('createAnomalyStore', () => {
     const all = findAnomalies(stepsOf(events), { lowProbability: 0.3 }).map((x) => x.step)
     expect(a.marked).toEqual(all)
     expect(b.marked).toEqual(all.filter((step) => step < behind.steps.length))
+  })
+})
+
+describe('MarkTicks', () => {
+  const marksOf = (steps: number[], byStep = new Map<number, MavAnomaly>()) => {
+    for (const step of steps) {
+      if (!byStep.has(step)) {
+        byStep.set(step, { step, kinds: ['low_probability'], probability: 0.05, entropyZ: 0, layer: 0, layerZ: 0 })
+      }
+    }
+    return { marked: steps, byStep }
+  }
+
+  it('appends ticks for new marks, keeps the drawn ones, and scales them as the track grows', () => {
+    const byStep = new Map<number, MavAnomaly>()
+    const { container, rerender } = render(<MarkTicks marks={marksOf([1, 4], byStep)} capacity={10} />)
+    const ticks = () => Array.from(container.querySelectorAll<HTMLElement>('.mav-mark'))
+    const [first] = ticks()
+    expect(ticks().map((tick) => tick.dataset.step)).toEqual(['1', '4'])
+    expect(first?.style.getPropertyValue('--mav-mark')).toBe(String(1 / 9))
+    expect(first?.title).toBe('Step 2: low probability (5.00%)')
+    rerender(<MarkTicks marks={marksOf([1, 4, 12], byStep)} capacity={16} />)
+    expect(ticks().map((tick) => tick.dataset.step)).toEqual(['1', '4', '12'])
+    expect(ticks()[0]).toBe(first)
+    // Placed against 9 stops, shown over 15: the box is scaled, the ticks are not rewritten.
+    expect(ticks()[2]?.style.getPropertyValue('--mav-mark')).toBe(String(12 / 9))
+    const box = container.querySelector<HTMLElement>('.mav-marks')
+    expect(box?.style.transform).toBe(`scaleX(${9 / 15})`)
+    // Past half their width, all ticks are placed anew against the new length.
+    rerender(<MarkTicks marks={marksOf([1, 4, 12, 30], byStep)} capacity={40} />)
+    expect(ticks()[0]).not.toBe(first)
+    expect(ticks().map((tick) => tick.style.getPropertyValue('--mav-mark'))).toEqual(
+      [1, 4, 12, 30].map((step) => String(step / 39)),
+    )
+    expect(box?.style.transform).toBe('scaleX(1)')
+  })
+
+  it('redraws for a new run or threshold and for a reader behind the drawn ticks', () => {
+    const { container, rerender } = render(<MarkTicks marks={marksOf([2, 5, 7])} capacity={10} columns />)
+    const steps = () =>
+      Array.from(container.querySelectorAll<HTMLElement>('.mav-mark')).map((tick) => tick.dataset.step)
+    expect(container.querySelector<HTMLElement>('.mav-mark')?.style.getPropertyValue('--mav-mark')).toBe(
+      String(2.5 / 10),
+    )
+    rerender(<MarkTicks marks={marksOf([3])} capacity={10} columns />)
+    expect(steps()).toEqual(['3'])
+    const byStep = new Map<number, MavAnomaly>()
+    rerender(<MarkTicks marks={marksOf([3, 6, 8], byStep)} capacity={10} columns />)
+    rerender(<MarkTicks marks={marksOf([3, 6], byStep)} capacity={10} columns />)
+    expect(steps()).toEqual(['3', '6'])
   })
 })

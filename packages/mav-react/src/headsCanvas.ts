@@ -1,0 +1,103 @@
+import { type RefObject, useLayoutEffect, useState } from 'react'
+
+/** Where each cell of the heads grid sits, in CSS pixels from the grid's padding box. */
+export interface CellLayout {
+  /** `[x, y, width, height]` per cell, in the order `layer * heads + head`. */
+  boxes: Float64Array
+  heads: number
+  /** Height of the cells' extent (the canvas spans the grid's width). */
+  height: number
+}
+
+/** Reads where the cells of `grid` are, once per new set of cells and on every resize of the grid. */
+export function useCellLayout(
+  gridRef: RefObject<HTMLElement | null>,
+  canvasRef: RefObject<HTMLCanvasElement | null>,
+  cells: unknown,
+): CellLayout | null {
+  const [layout, setLayout] = useState<CellLayout | null>(null)
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `cells` re-runs it when the cells are new
+  useLayoutEffect(() => {
+    const grid = gridRef.current
+    if (grid === null || canvasRef.current === null) {
+      setLayout(null)
+      return
+    }
+    const measure = () => {
+      const found = grid.querySelectorAll<HTMLElement>('.mav-heads-cell')
+      const boxes = new Float64Array(found.length * 4)
+      let heads = 0
+      let height = 0
+      for (const cell of found) {
+        heads = Math.max(heads, Number(cell.dataset.head) + 1)
+        height = Math.max(height, cell.offsetTop + cell.offsetHeight)
+      }
+      for (const cell of found) {
+        const at = (Number(cell.dataset.layer) * heads + Number(cell.dataset.head)) * 4
+        boxes[at] = cell.offsetLeft
+        boxes[at + 1] = cell.offsetTop
+        boxes[at + 2] = cell.offsetWidth
+        boxes[at + 3] = cell.offsetHeight
+      }
+      setLayout({ boxes, heads, height })
+    }
+    measure()
+    if (typeof ResizeObserver === 'undefined') return
+    let first = true
+    const observer = new ResizeObserver(() => {
+      // The observer reports the size it starts with; that one was just measured.
+      if (first) first = false
+      else measure()
+    })
+    observer.observe(grid)
+    return () => observer.disconnect()
+  }, [gridRef, canvasRef, cells])
+  return layout
+}
+
+/**
+ * Paints each cell's colour on `canvas` (under the transparent cell buttons): the track colour, then the
+ * accent at `1 - entropy / bound` (the CSS `color-mix` the cells had, as alpha compositing in sRGB).
+ */
+export function paintCells(
+  canvas: HTMLCanvasElement,
+  layout: CellLayout,
+  entropy: readonly (readonly number[])[],
+  bound: number,
+) {
+  const context = canvas.getContext('2d')
+  if (context === null) return
+  const ratio = window.devicePixelRatio || 1
+  const width = Math.max(1, Math.round(canvas.clientWidth * ratio))
+  const height = Math.max(1, Math.round(layout.height * ratio))
+  if (canvas.width !== width || canvas.height !== height) {
+    canvas.width = width
+    canvas.height = height
+    canvas.style.height = `${layout.height}px`
+  }
+  // Live values, resolved through the canvas's `color` and border colour (styles.css): the theme may
+  // change between steps, and light-dark() is no canvas colour.
+  const style = getComputedStyle(canvas)
+  const accent = style.color
+  const track = style.borderTopColor
+  context.clearRect(0, 0, width, height)
+  const { boxes, heads } = layout
+  for (let layer = 0; layer < entropy.length; layer++) {
+    const row = entropy[layer] as readonly number[]
+    for (let head = 0; head < row.length && head < heads; head++) {
+      const at = (layer * heads + head) * 4
+      if (at + 3 >= boxes.length) return
+      const x = Math.round((boxes[at] as number) * ratio)
+      const y = Math.round((boxes[at + 1] as number) * ratio)
+      const w = Math.round(((boxes[at] as number) + (boxes[at + 2] as number)) * ratio) - x
+      const h = Math.round(((boxes[at + 1] as number) + (boxes[at + 3] as number)) * ratio) - y
+      context.globalAlpha = 1
+      context.fillStyle = track
+      context.fillRect(x, y, w, h)
+      context.globalAlpha = 1 - Math.min(1, (row[head] ?? 0) / bound)
+      context.fillStyle = accent
+      context.fillRect(x, y, w, h)
+    }
+  }
+  context.globalAlpha = 1
+}
