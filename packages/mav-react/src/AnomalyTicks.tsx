@@ -23,15 +23,13 @@ export function describeMark(marks: AnomalyMarks, step: number): string {
   return `Step ${step + 1}: ${parts.join(', ')}`
 }
 
-/** Where ticks sit along their box, as a multiple of the box's width: step over `denominator`. */
-const tickDenominator = (capacity: number, columns: boolean) =>
-  columns ? Math.max(1, capacity) : Math.max(1, capacity - 1)
+const SVG = 'http://www.w3.org/2000/svg'
 
 /**
  * Ticks over a track of `capacity` steps, one per marked step (decorative: the buttons and keys are the
  * accessible way to reach them); `columns` places them at column centres (a heatmap), else at the
- * slider's stops. Ticks are appended as steps are marked, never re-rendered: a growing `capacity`
- * scales their box (a transform, no layout), and only when that halves the ticks are they placed anew.
+ * slider's stops. The ticks are lines of one SVG in step units, appended as steps are marked and never
+ * re-rendered: a growing `capacity` only widens the view box (no element moves, none is a layer).
  */
 export function MarkTicks({
   marks,
@@ -42,51 +40,50 @@ export function MarkTicks({
   capacity: number
   columns?: boolean
 }) {
-  const boxRef = useRef<HTMLSpanElement>(null)
-  const drawn = useRef<{ byStep: AnomalyMarks['byStep'] | null; count: number; last: number; denominator: number }>({
+  const boxRef = useRef<SVGSVGElement>(null)
+  const drawn = useRef<{ byStep: AnomalyMarks['byStep'] | null; count: number; last: number }>({
     byStep: null,
     count: 0,
     last: -1,
-    denominator: 1,
   })
   useLayoutEffect(() => {
     const box = boxRef.current
     if (box === null) return
     const now = drawn.current
-    const denominator = tickDenominator(capacity, columns)
     const marked = marks.marked
-    const scale = now.denominator / denominator
-    // A new run or threshold, a reader behind the ticks drawn, or ticks squeezed to half: place all anew.
-    const stale =
+    // A new run or threshold, or a reader behind the ticks drawn: draw them all anew.
+    if (
       now.byStep !== marks.byStep ||
       marked.length < now.count ||
-      (now.count > 0 && marked[now.count - 1] !== now.last) ||
-      scale < 0.5 ||
-      scale > 1
-    if (stale) {
+      (now.count > 0 && marked[now.count - 1] !== now.last)
+    ) {
       box.replaceChildren()
       now.byStep = marks.byStep
       now.count = 0
       now.last = -1
-      now.denominator = denominator
     }
-    const at = (step: number) => ((columns ? step + 0.5 : step) / now.denominator).toString()
     for (; now.count < marked.length; now.count++) {
       const step = marked[now.count] as number
-      const tick = document.createElement('span')
-      tick.className = 'mav-mark'
+      const x = String(columns ? step + 0.5 : step)
+      const tick = document.createElementNS(SVG, 'line')
+      tick.setAttribute('class', 'mav-mark')
+      tick.setAttribute('x1', x)
+      tick.setAttribute('x2', x)
+      tick.setAttribute('y1', '0')
+      tick.setAttribute('y2', '1')
       tick.dataset.step = String(step)
       const kinds = marks.byStep.get(step)?.kinds
       if (kinds) tick.dataset.kinds = kinds.join(' ')
-      tick.title = describeMark(marks, step)
-      tick.style.setProperty('--mav-mark', at(step))
+      const title = document.createElementNS(SVG, 'title')
+      title.textContent = describeMark(marks, step)
+      tick.append(title)
       box.append(tick)
       now.last = step
     }
-    // The transform itself, not a custom property: that would be inherited and restyle every tick.
-    box.style.transform = `scaleX(${now.denominator / denominator})`
+    const width = columns ? Math.max(1, capacity) : Math.max(1, capacity - 1)
+    box.setAttribute('viewBox', `0 0 ${width} 1`)
   }, [marks, capacity, columns])
-  return <span ref={boxRef} className="mav-marks" aria-hidden="true" />
+  return <svg ref={boxRef} className="mav-marks" aria-hidden="true" preserveAspectRatio="none" />
 }
 
 /** The threshold field and previous/next mark buttons of the timeline. */

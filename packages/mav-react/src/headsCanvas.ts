@@ -1,4 +1,5 @@
 import { type RefObject, useLayoutEffect, useState } from 'react'
+import { watchColor } from './watchColor'
 
 /** Where each cell of the heads grid sits, in CSS pixels from the grid's padding box. */
 export interface CellLayout {
@@ -7,6 +8,16 @@ export interface CellLayout {
   heads: number
   /** Height of the cells' extent (the canvas spans the grid's width). */
   height: number
+  context: CanvasRenderingContext2D
+  /** The theme's accent and track colours, resolved through the canvas's styles. */
+  accent: string
+  track: string
+}
+
+/** The palette the stylesheet gives the canvas: `color` is the accent, the border colour the track. */
+function readColors(canvas: HTMLCanvasElement) {
+  const style = getComputedStyle(canvas)
+  return { accent: style.color || '#0072b2', track: style.borderTopColor || 'rgba(0, 0, 0, 0.07)' }
 }
 
 /** Reads where the cells of `grid` are, once per new set of cells and on every resize of the grid. */
@@ -19,7 +30,9 @@ export function useCellLayout(
   // biome-ignore lint/correctness/useExhaustiveDependencies: `cells` re-runs it when the cells are new
   useLayoutEffect(() => {
     const grid = gridRef.current
-    if (grid === null || canvasRef.current === null) {
+    const canvas = canvasRef.current
+    const context = canvas?.getContext('2d') ?? null
+    if (grid === null || canvas === null || context === null) {
       setLayout(null)
       return
     }
@@ -39,10 +52,11 @@ export function useCellLayout(
         boxes[at + 2] = cell.offsetWidth
         boxes[at + 3] = cell.offsetHeight
       }
-      setLayout({ boxes, heads, height })
+      setLayout({ boxes, heads, height, context, ...readColors(canvas) })
     }
     measure()
-    if (typeof ResizeObserver === 'undefined') return
+    const unwatch = watchColor(canvas, () => setLayout((last) => last && { ...last, ...readColors(canvas) }))
+    if (typeof ResizeObserver === 'undefined') return unwatch
     let first = true
     const observer = new ResizeObserver(() => {
       // The observer reports the size it starts with; that one was just measured.
@@ -50,7 +64,10 @@ export function useCellLayout(
       else measure()
     })
     observer.observe(grid)
-    return () => observer.disconnect()
+    return () => {
+      unwatch()
+      observer.disconnect()
+    }
   }, [gridRef, canvasRef, cells])
   return layout
 }
@@ -65,8 +82,7 @@ export function paintCells(
   entropy: readonly (readonly number[])[],
   bound: number,
 ) {
-  const context = canvas.getContext('2d')
-  if (context === null) return
+  const { context, accent, track } = layout
   const ratio = window.devicePixelRatio || 1
   const width = Math.max(1, Math.round(canvas.clientWidth * ratio))
   const height = Math.max(1, Math.round(layout.height * ratio))
@@ -75,11 +91,6 @@ export function paintCells(
     canvas.height = height
     canvas.style.height = `${layout.height}px`
   }
-  // Live values, resolved through the canvas's `color` and border colour (styles.css): the theme may
-  // change between steps, and light-dark() is no canvas colour.
-  const style = getComputedStyle(canvas)
-  const accent = style.color
-  const track = style.borderTopColor
   context.clearRect(0, 0, width, height)
   const { boxes, heads } = layout
   for (let layer = 0; layer < entropy.length; layer++) {

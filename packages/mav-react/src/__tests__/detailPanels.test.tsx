@@ -217,37 +217,30 @@ describe('MarkTicks', () => {
     return { marked: steps, byStep }
   }
 
-  it('appends ticks for new marks, keeps the drawn ones, and scales them as the track grows', () => {
+  it('appends ticks for new marks, keeps the drawn ones, and widens the view as the track grows', () => {
     const byStep = new Map<number, MavAnomaly>()
     const { container, rerender } = render(<MarkTicks marks={marksOf([1, 4], byStep)} capacity={10} />)
-    const ticks = () => Array.from(container.querySelectorAll<HTMLElement>('.mav-mark'))
+    const ticks = () => Array.from(container.querySelectorAll<SVGLineElement>('.mav-mark'))
+    const box = container.querySelector('.mav-marks')
     const [first] = ticks()
     expect(ticks().map((tick) => tick.dataset.step)).toEqual(['1', '4'])
-    expect(first?.style.getPropertyValue('--mav-mark')).toBe(String(1 / 9))
-    expect(first?.title).toBe('Step 2: low probability (5.00%)')
-    rerender(<MarkTicks marks={marksOf([1, 4, 12], byStep)} capacity={16} />)
+    expect(first?.getAttribute('x1')).toBe('1')
+    expect(first?.textContent).toBe('Step 2: low probability (5.00%)')
+    expect(box?.getAttribute('viewBox')).toBe('0 0 9 1')
+    rerender(<MarkTicks marks={marksOf([1, 4, 12], byStep)} capacity={40} />)
     expect(ticks().map((tick) => tick.dataset.step)).toEqual(['1', '4', '12'])
     expect(ticks()[0]).toBe(first)
-    // Placed against 9 stops, shown over 15: the box is scaled, the ticks are not rewritten.
-    expect(ticks()[2]?.style.getPropertyValue('--mav-mark')).toBe(String(12 / 9))
-    const box = container.querySelector<HTMLElement>('.mav-marks')
-    expect(box?.style.transform).toBe(`scaleX(${9 / 15})`)
-    // Past half their width, all ticks are placed anew against the new length.
-    rerender(<MarkTicks marks={marksOf([1, 4, 12, 30], byStep)} capacity={40} />)
-    expect(ticks()[0]).not.toBe(first)
-    expect(ticks().map((tick) => tick.style.getPropertyValue('--mav-mark'))).toEqual(
-      [1, 4, 12, 30].map((step) => String(step / 39)),
-    )
-    expect(box?.style.transform).toBe('scaleX(1)')
+    expect(ticks()[2]?.getAttribute('x2')).toBe('12')
+    // The slider's stops: step 39 is the right end.
+    expect(box?.getAttribute('viewBox')).toBe('0 0 39 1')
   })
 
   it('redraws for a new run or threshold and for a reader behind the drawn ticks', () => {
     const { container, rerender } = render(<MarkTicks marks={marksOf([2, 5, 7])} capacity={10} columns />)
-    const steps = () =>
-      Array.from(container.querySelectorAll<HTMLElement>('.mav-mark')).map((tick) => tick.dataset.step)
-    expect(container.querySelector<HTMLElement>('.mav-mark')?.style.getPropertyValue('--mav-mark')).toBe(
-      String(2.5 / 10),
-    )
+    const steps = () => Array.from(container.querySelectorAll<SVGElement>('.mav-mark')).map((tick) => tick.dataset.step)
+    // Column centres of a heatmap of 10 columns.
+    expect(container.querySelector('.mav-mark')?.getAttribute('x1')).toBe('2.5')
+    expect(container.querySelector('.mav-marks')?.getAttribute('viewBox')).toBe('0 0 10 1')
     rerender(<MarkTicks marks={marksOf([3])} capacity={10} columns />)
     expect(steps()).toEqual(['3'])
     const byStep = new Map<number, MavAnomaly>()
