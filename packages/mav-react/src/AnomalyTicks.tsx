@@ -23,13 +23,12 @@ export function describeMark(marks: AnomalyMarks, step: number): string {
   return `Step ${step + 1}: ${parts.join(', ')}`
 }
 
-const SVG = 'http://www.w3.org/2000/svg'
-
 /**
  * Ticks over a track of `capacity` steps, one per marked step (decorative: the buttons and keys are the
  * accessible way to reach them); `columns` places them at column centres (a heatmap), else at the
- * slider's stops. The ticks are lines of one SVG in step units, appended as steps are marked and never
- * re-rendered: a growing `capacity` only widens the view box (no element moves, none is a layer).
+ * slider's stops. All ticks are one SVG path in step units, extended as steps are marked: one element
+ * however many marks, and a growing `capacity` only widens the view box. The path's `data-steps` lists
+ * the marked steps.
  */
 export function MarkTicks({
   marks,
@@ -41,14 +40,12 @@ export function MarkTicks({
   columns?: boolean
 }) {
   const boxRef = useRef<SVGSVGElement>(null)
-  const drawn = useRef<{ byStep: AnomalyMarks['byStep'] | null; count: number; last: number }>({
-    byStep: null,
-    count: 0,
-    last: -1,
-  })
+  const pathRef = useRef<SVGPathElement>(null)
+  const drawn = useRef({ byStep: null as AnomalyMarks['byStep'] | null, count: 0, last: -1, d: '', steps: '' })
   useLayoutEffect(() => {
     const box = boxRef.current
-    if (box === null) return
+    const path = pathRef.current
+    if (box === null || path === null) return
     const now = drawn.current
     const marked = marks.marked
     // A new run or threshold, or a reader behind the ticks drawn: draw them all anew.
@@ -57,33 +54,30 @@ export function MarkTicks({
       marked.length < now.count ||
       (now.count > 0 && marked[now.count - 1] !== now.last)
     ) {
-      box.replaceChildren()
       now.byStep = marks.byStep
       now.count = 0
       now.last = -1
+      now.d = ''
+      now.steps = ''
     }
-    for (; now.count < marked.length; now.count++) {
-      const step = marked[now.count] as number
-      const x = String(columns ? step + 0.5 : step)
-      const tick = document.createElementNS(SVG, 'line')
-      tick.setAttribute('class', 'mav-mark')
-      tick.setAttribute('x1', x)
-      tick.setAttribute('x2', x)
-      tick.setAttribute('y1', '0')
-      tick.setAttribute('y2', '1')
-      tick.dataset.step = String(step)
-      const kinds = marks.byStep.get(step)?.kinds
-      if (kinds) tick.dataset.kinds = kinds.join(' ')
-      const title = document.createElementNS(SVG, 'title')
-      title.textContent = describeMark(marks, step)
-      tick.append(title)
-      box.append(tick)
-      now.last = step
+    if (now.count < marked.length || path.getAttribute('d') !== now.d) {
+      for (; now.count < marked.length; now.count++) {
+        const step = marked[now.count] as number
+        now.d += `M${columns ? step + 0.5 : step} 0V1`
+        now.steps += now.steps === '' ? String(step) : ` ${step}`
+        now.last = step
+      }
+      path.setAttribute('d', now.d)
+      path.dataset.steps = now.steps
     }
     const width = columns ? Math.max(1, capacity) : Math.max(1, capacity - 1)
     box.setAttribute('viewBox', `0 0 ${width} 1`)
   }, [marks, capacity, columns])
-  return <svg ref={boxRef} className="mav-marks" aria-hidden="true" preserveAspectRatio="none" />
+  return (
+    <svg ref={boxRef} className="mav-marks" aria-hidden="true" preserveAspectRatio="none">
+      <path ref={pathRef} className="mav-mark" />
+    </svg>
+  )
 }
 
 /** The threshold field and previous/next mark buttons of the timeline. */
@@ -126,6 +120,11 @@ export function AnomalyControls({
       <span className="mav-muted" data-marks={marks.marked.length}>
         {marks.marked.length} marked
       </span>
+      {marks.byStep.has(index) && (
+        <span className="mav-anomaly-why" data-step={index}>
+          {describeMark(marks, index)}
+        </span>
+      )}
     </div>
   )
 }

@@ -6,7 +6,8 @@ export interface CellLayout {
   /** `[x, y, width, height]` per cell, in the order `layer * heads + head`. */
   boxes: Float64Array
   heads: number
-  /** Height of the cells' extent (the canvas spans the grid's width). */
+  /** The canvas's CSS width (the grid's) and the cells' extent in height. */
+  width: number
   height: number
   context: CanvasRenderingContext2D
   /** The theme's accent and track colours, resolved through the canvas's styles. */
@@ -52,7 +53,7 @@ export function useCellLayout(
         boxes[at + 2] = cell.offsetWidth
         boxes[at + 3] = cell.offsetHeight
       }
-      setLayout({ boxes, heads, height, context, ...readColors(canvas) })
+      setLayout({ boxes, heads, width: canvas.clientWidth, height, context, ...readColors(canvas) })
     }
     measure()
     const unwatch = watchColor(canvas, () => setLayout((last) => last && { ...last, ...readColors(canvas) }))
@@ -84,7 +85,8 @@ export function paintCells(
 ) {
   const { context, accent, track } = layout
   const ratio = window.devicePixelRatio || 1
-  const width = Math.max(1, Math.round(canvas.clientWidth * ratio))
+  // From the layout, measured on resize: reading the canvas here would force a layout per step.
+  const width = Math.max(1, Math.round(layout.width * ratio))
   const height = Math.max(1, Math.round(layout.height * ratio))
   if (canvas.width !== width || canvas.height !== height) {
     canvas.width = width
@@ -93,22 +95,22 @@ export function paintCells(
   }
   context.clearRect(0, 0, width, height)
   const { boxes, heads } = layout
-  for (let layer = 0; layer < entropy.length; layer++) {
-    const row = entropy[layer] as readonly number[]
-    for (let head = 0; head < row.length && head < heads; head++) {
-      const at = (layer * heads + head) * 4
-      if (at + 3 >= boxes.length) return
-      const x = Math.round((boxes[at] as number) * ratio)
-      const y = Math.round((boxes[at + 1] as number) * ratio)
-      const w = Math.round(((boxes[at] as number) + (boxes[at + 2] as number)) * ratio) - x
-      const h = Math.round(((boxes[at + 1] as number) + (boxes[at + 3] as number)) * ratio) - y
-      context.globalAlpha = 1
-      context.fillStyle = track
-      context.fillRect(x, y, w, h)
-      context.globalAlpha = 1 - Math.min(1, (row[head] ?? 0) / bound)
-      context.fillStyle = accent
-      context.fillRect(x, y, w, h)
-    }
+  const rect = (at: number): [number, number, number, number] => {
+    const x = Math.round((boxes[at] as number) * ratio)
+    const y = Math.round((boxes[at + 1] as number) * ratio)
+    const w = Math.round(((boxes[at] as number) + (boxes[at + 2] as number)) * ratio) - x
+    const h = Math.round(((boxes[at + 1] as number) + (boxes[at + 3] as number)) * ratio) - y
+    return [x, y, w, h]
+  }
+  const cells = Math.min(entropy.length * heads, boxes.length / 4)
+  // Two passes, so the colour is parsed twice per paint, not twice per cell.
+  context.globalAlpha = 1
+  context.fillStyle = track
+  for (let i = 0; i < cells; i++) context.fillRect(...rect(i * 4))
+  context.fillStyle = accent
+  for (let i = 0; i < cells; i++) {
+    context.globalAlpha = 1 - Math.min(1, (entropy[Math.floor(i / heads)]?.[i % heads] ?? 0) / bound)
+    context.fillRect(...rect(i * 4))
   }
   context.globalAlpha = 1
 }
