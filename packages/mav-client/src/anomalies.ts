@@ -83,7 +83,7 @@ function kthDeviation(sorted: readonly number[], m: number, split: number, k: nu
   const j = k - lo
   const a = lo > 0 ? left(lo - 1) : Number.NEGATIVE_INFINITY
   const b = j > 0 ? right(j - 1) : Number.NEGATIVE_INFINITY
-  return a > b ? a : b
+  return Math.max(a, b)
 }
 
 /** The median absolute deviation of an ascending array from its median `m`, in O(log n): no sort, no
