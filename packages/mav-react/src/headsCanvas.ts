@@ -55,15 +55,14 @@ export function useCellLayout(
       }
       setLayout({ boxes, heads, width: canvas.clientWidth, height, context, ...readColors(canvas) })
     }
-    measure()
     const unwatch = watchColor(canvas, () => setLayout((last) => last && { ...last, ...readColors(canvas) }))
-    if (typeof ResizeObserver === 'undefined') return unwatch
-    let first = true
-    const observer = new ResizeObserver(() => {
-      // The observer reports the size it starts with; that one was just measured.
-      if (first) first = false
-      else measure()
-    })
+    if (typeof ResizeObserver === 'undefined') {
+      measure()
+      return unwatch
+    }
+    // Measured when the observer reports, after layout: reading the cells here would force a layout of
+    // the whole container in the frame that mounts the grid.
+    const observer = new ResizeObserver(measure)
     observer.observe(grid)
     return () => {
       unwatch()

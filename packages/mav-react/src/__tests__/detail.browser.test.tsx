@@ -43,7 +43,8 @@ describe('deeper views in Chromium (a real SmolLM2 run with detail on)', () => {
     // The cells' colours are painted on a canvas under them: the colour the cell's CSS mix would give.
     const shown = steps.at(-1) as MavStepEvent
     const canvas = container.querySelector<HTMLCanvasElement>('.mav-heads-canvas') as HTMLCanvasElement
-    await settle(() => canvas.height > 1)
+    // Painted once the cells are measured (after layout): the canvas then has the cells' height.
+    await settle(() => canvas.style.height !== '')
     const meta = events.find((event) => event.type === 'meta')
     const bound = Math.log(Math.max(2, (meta?.type === 'meta' ? meta.prompt_tokens.length : 0) + shown.step))
     for (const [layer, head] of [
