@@ -106,7 +106,7 @@ export const LogitLensPanel = forwardRef<HTMLElement, LogitLensPanelProps>(funct
     >
       {lens && step && (
         <div className="mav-lens">
-          <table className="mav-lens-table">
+          <table className="mav-lens-table" data-branch={onBranch ? '' : undefined}>
             <thead>
               <tr>
                 <th scope="col">layer</th>
