@@ -137,6 +137,8 @@ def test_detail_a_model_cannot_give_is_refused(serve: Any, monkeypatch: pytest.M
     monkeypatch.delitem(torch_engine.FINAL_NORMS, "gpt2")  # as for an architecture without a known norm
     registry = ModelRegistry([tiny_gpt2_source()], device="cpu")
     server = serve(Settings(), registry)
+    listed = httpx.get(f"{server.url}/api/models", timeout=30).json()["models"]
+    assert [m["detail"] for m in listed] == [["heads"]]  # what the 400 below is checked against
     refused = httpx.post(f"{server.url}/api/run", json={"prompt": "hi", "detail": ["lens"]}, timeout=30)
     assert refused.status_code == 400 and refused.headers["content-type"].startswith("application/json")
     error = refused.json()["error"]
