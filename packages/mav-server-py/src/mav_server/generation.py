@@ -78,7 +78,16 @@ def iter_steps(
     with ThreadPoolExecutor(1, thread_name_prefix="mav-lens") as worker:
         pending: Future[RawStep] | None = None
         try:
-            for token_id, out, is_forced in passes:
+            while True:
+                try:
+                    token_id, out, is_forced = next(passes)
+                except StopIteration:
+                    break
+                except Exception:
+                    if pending is not None:  # a failed pass still lets the step before it out
+                        yield pending.result()
+                        pending = None
+                    raise
                 # Copies: the worker reads them while the decoder makes the next outputs.
                 own = Outputs(out.logits.copy(), out.hidden_states.copy(), out.attentions.copy())
                 job = worker.submit(_raw_step, loaded, token_id, own, aggregation, details, forced=is_forced)
