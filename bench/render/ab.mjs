@@ -4,6 +4,7 @@
 //   node bench/render/ab.mjs /path/to/checkout-a /path/to/checkout-b [--rounds 8] [--big]
 // Each round: a replay, a paced replay (10 steps per frame) and 10 timeline seeks per build.
 // --big compares the 80-layer 10,000-step run of big.mjs instead of the default 30-layer 2,000 steps.
+// --compare compares the replay of two runs into MAVCompare (run.mjs --only compare) instead.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -18,6 +19,8 @@ const rounds = args.includes('--rounds') ? Number(args[args.indexOf('--rounds') 
 const big = args.includes('--big')
 // --seeks: only the replay and the timeline seeks (no paced runs), for a quicker comparison.
 const seeksOnly = args.includes('--seeks')
+const compare = args.includes('--compare')
+const mode = compare ? 'compare' : 'container'
 const steps = big ? 10000 : 2000
 const layers = big ? 80 : 30
 if (roots.length !== 2) throw new Error('usage: node bench/render/ab.mjs CHECKOUT_A CHECKOUT_B [--rounds N]')
@@ -41,13 +44,13 @@ try {
     pages.push(page)
   }
   const runOnce = (page, perFrame) =>
-    page.evaluate((options) => window.mavBench.run(options), { mode: 'container', steps, layers, perFrame })
+    page.evaluate((options) => window.mavBench.run(options), { mode, steps, layers, perFrame })
   for (const page of pages) await runOnce(page, 0)
   const frames = roots.map(() => ({ replay: [], paced: [], seeks: [] }))
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? [0, 1] : [1, 0]
     for (const kind of ['replay', 'paced', 'seeks']) {
-      if (kind === 'paced' && seeksOnly) continue
+      if ((kind === 'paced' && seeksOnly) || (compare && kind !== 'replay')) continue
       for (const i of order) {
         if (kind === 'seeks') {
           await pages[i].evaluate((o) => window.mavBench.run(o), { mode: 'container', steps, layers, keep: true })

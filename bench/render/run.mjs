@@ -129,7 +129,8 @@ async function defaultRun(browser, url) {
   // One unmeasured pass of each page first: the first run also measures the JIT compiling the panels.
   const warm = await runOnce('container', steps, 0, 0)
   await runOnce('baseline', steps, 0, warm.feedMs)
-  if (tracePath && only !== 'big') await trace(browser, page, () => runOnce('container', steps, 0, 0))
+  if (tracePath && only !== 'big' && only !== 'compare')
+    await trace(browser, page, () => runOnce('container', steps, 0, 0))
   const frames = { container: [], baseline: [] }
   // The first frames of a run mount the panels and then paint the history's backlog, one update lane
   // each (MAV_UPDATE_LANES in @mav/react, six); the rest update them.
@@ -226,6 +227,7 @@ async function compareRun(browser, url) {
   await page.waitForFunction(() => document.title === 'ready')
   const runOnce = () => page.evaluate((options) => window.mavBench.run(options), { mode: 'compare', steps })
   await runOnce()
+  if (tracePath && only === 'compare') await trace(browser, page, runOnce)
   const compare = []
   const compareP95 = []
   for (let r = 0; r < compareRepeats; r++) {

@@ -6,12 +6,12 @@ import { useMavModels } from '@mav/react/query'
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query'
 import { useSearchParams } from 'next/navigation'
 import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react'
-import { compareLinkFrom } from '../lib/compare'
+import { branchPair, compareLink, compareLinkFrom } from '../lib/compare'
 import { describeError, type FriendlyError } from '../lib/errors'
 import { recordingFileName, recordingFromState } from '../lib/recording'
 import { type DemoSettings, displayOptions, settingsFromQuery, settingsToQuery, toRunRequest } from '../lib/settings'
 import { fetchRecording, settingsFromRecording } from '../lib/share'
-import { BranchView } from './components/BranchView'
+import { BranchCompare } from './components/BranchCompare'
 import { ErrorBanner } from './components/ErrorBanner'
 import { RecordingControls } from './components/RecordingControls'
 import { SettingsForm } from './components/SettingsForm'
@@ -56,9 +56,11 @@ function sharedRunError(error: unknown): FriendlyError {
 
 function DemoPage({ recordingId }: { recordingId?: string }) {
   const searchParams = useSearchParams()
-  const [settings, setSettings] = useState<DemoSettings>(() =>
-    settingsFromQuery(new URLSearchParams(searchParams.toString())),
-  )
+  // Forced tokens are a branch's, shown in compare mode; a single run generates all of its own.
+  const [settings, setSettings] = useState<DemoSettings>(() => ({
+    ...settingsFromQuery(new URLSearchParams(searchParams.toString())),
+    forced: '',
+  }))
   const [formError, setFormError] = useState<(FriendlyError & { field?: string }) | null>(null)
   const [replayError, setReplayError] = useState<FriendlyError | null>(null)
   const [source, setSource] = useState<'live' | 'recording' | 'shared' | null>(recordingId ? 'shared' : null)
@@ -68,6 +70,7 @@ function DemoPage({ recordingId }: { recordingId?: string }) {
   const active = ACTIVE.has(run.state.status)
   const branch = useMavRun({ retry: RETRY })
   const [branchPoint, setBranchPoint] = useState<MavBranchEvent | null>(null)
+  const [branchLink, setBranchLink] = useState<string | null>(null)
   const [stepMode, setStepMode] = useState(false)
   // Read when a branch starts, so the callback stays the same while the run streams.
   const runState = useRef(run.state)
@@ -151,10 +154,12 @@ function DemoPage({ recordingId }: { recordingId?: string }) {
 
   const onBranch = useCallback(
     (point: MavBranchEvent) => {
+      const original = runState.current
       setBranchPoint(point)
-      void branch.start(branchRequest(runState.current, point))
+      setBranchLink(compareLink(branchPair(original, { step: point.step, tokenId: point.tokenId }, settings)))
+      void branch.start(branchRequest(original, point))
     },
-    [branch.start],
+    [branch.start, settings],
   )
 
   const formRequest = toRunRequest(settings)
@@ -274,16 +279,20 @@ function DemoPage({ recordingId }: { recordingId?: string }) {
             scale={settings.scale}
             {...displayOptions(settings)}
             anomalies={settings.detail}
-            onBranch={source === 'live' && !active ? onBranch : undefined}
+            onBranch={source !== null && !active && run.state.meta !== null ? onBranch : undefined}
             aria-label="Model internals"
           />
           {branchPoint && (
-            <BranchView
+            <BranchCompare
+              key={`${branchPoint.step}:${branchPoint.tokenId}`}
               point={branchPoint}
-              original={run.state}
+              original={run.store}
+              originalState={run.state}
               branch={branch}
-              panels={settings.panels}
+              link={branchLink}
               scale={settings.scale}
+              maxBarLength={displayOptions(settings).maxBarLength}
+              limitChars={displayOptions(settings).limitChars}
               onClose={closeBranch}
             />
           )}

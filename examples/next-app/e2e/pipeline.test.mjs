@@ -463,7 +463,7 @@ describe('examples/next-app end to end (real backend, bundled model, Chromium)',
     assert.match(await banner().textContent(), /This shared run does not exist/)
   })
 
-  test('branching with the chosen token reproduces the run; another token diverges there', async () => {
+  test('branching with the chosen token reproduces the run; another token diverges there', async (t) => {
     await page.goto(appUrl)
     await page.getByLabel('Prompt', { exact: true }).fill(BRANCH_PROMPT)
     await page.getByLabel('Max tokens', { exact: true }).fill(String(BRANCH_TOKENS))
@@ -479,21 +479,53 @@ describe('examples/next-app end to end (real backend, bundled model, Chromium)',
     // The page's original run is the greedy run the backend makes in one go.
     const direct = await directTokens({ prompt: BRANCH_PROMPT, max_new_tokens: BRANCH_TOKENS, chat: false })
     assert.equal(await branch.getAttribute('data-branch-tokens'), direct.join(','))
-    // The branch marks its forced steps: the branch point's step is one.
-    const branchRun = page.locator('[aria-label="Branch run internals"]')
-    await selectStep(branchRun, BRANCH_AT)
-    const branchPredictions = branchRun.getByRole('region', { name: 'Top predictions', exact: true })
+    // It opens in compare against the original, at the branch point, which the branch marks as forced.
+    const compare = branch.locator('.mav-compare')
+    assert.equal(await compare.getAttribute('data-step'), String(BRANCH_AT), 'the timeline is at the branch point')
+    const branchColumn = compare.locator('.mav-compare-column[data-run="Branch"]')
+    assert.equal(await branchColumn.locator('[data-branch-at]').getAttribute('data-branch-at'), String(BRANCH_AT))
+    const branchPredictions = branchColumn.getByRole('region', { name: 'Top predictions', exact: true })
     assert.match(await branchPredictions.textContent(), /forced/)
     await screenshot('branch.png')
 
     // The second most likely token instead: the branch differs from the original at that step.
+    const otherText = await predictions.locator('tr[data-rank="2"] code').textContent()
     await predictions.locator('tr[data-rank="2"] button').click()
     await page.waitForFunction(
-      (at) => document.querySelector('.demo-branch')?.getAttribute('data-branch-differs-at') === String(at),
+      (at) => {
+        const branch = document.querySelector('.demo-branch')
+        return (
+          branch?.getAttribute('data-branch-differs-at') === String(at) &&
+          branch.getAttribute('data-branch-status') === 'done'
+        )
+      },
       BRANCH_AT,
       { timeout: 60_000 },
     )
+    const diverged = await branch.getAttribute('data-branch-tokens')
+    const row = compare.locator(`.mav-compare-table tr[data-step="${BRANCH_AT}"]`)
+    assert.equal(await row.getAttribute('data-agree'), 'false', 'the diff row of the branch point disagrees')
+    const link = await branch.getByRole('link', { name: /Open in compare mode/ }).getAttribute('href')
     await page.getByRole('button', { name: 'Close branch', exact: true }).click()
+
+    // The link is the comparison: the same settings, the branch's forced tokens; it re-runs both.
+    await page.goto(`${appUrl}${link}`)
+    assert.match(await page.locator(`.compare-forced`).textContent(), new RegExp(`first ${BRANCH_AT + 1} tokens`))
+    await page.getByRole('button', { name: 'Start all', exact: true }).click()
+    await page.locator('[data-run-statuses="done done"]').waitFor({ timeout: 120_000 })
+    const shared = page.locator('.mav-compare')
+    assert.equal(await shared.getAttribute('data-step'), String(BRANCH_AT), 'opens at the branch point')
+    const sharedRow = shared.locator(`.mav-compare-table tr[data-step="${BRANCH_AT}"]`)
+    assert.equal(await sharedRow.getAttribute('data-agree'), 'false')
+    const before = shared.locator(`.mav-compare-table tr[data-step="${BRANCH_AT - 1}"]`)
+    assert.equal(await before.getAttribute('data-agree'), 'true', 'the forced steps are the original run')
+    // Run B took the page's branch token at the branch point, and says where it branched.
+    assert.equal(await sharedRow.locator('td code').nth(1).textContent(), otherText)
+    const runB = shared.locator('.mav-compare-column[data-run="Run B"]')
+    assert.match(await runB.locator('[data-branch-at]').textContent(), new RegExp(`Branch at step ${BRANCH_AT + 1}`))
+    t.diagnostic(`branch tokens ${diverged}`)
+    // Back to the single-run page with this prompt, where the step mode test goes on.
+    await page.goto(`${appUrl}/?prompt=${encodeURIComponent(BRANCH_PROMPT)}`)
   })
 
   test('step mode: a token per press, none between, no run held; the run made in one go', async (t) => {

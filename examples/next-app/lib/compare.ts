@@ -1,8 +1,10 @@
+import { branchRequest, type MavBranchPoint, type MavRunSource } from '@mav/client'
 import {
   DEFAULT_SETTINGS,
   type DemoSettings,
   REQUEST_QUERY_NAMES,
   settingsFromQuery,
+  settingsFromRequest,
   settingsToQuery,
 } from './settings'
 
@@ -75,4 +77,29 @@ export function compareLink(runs: readonly DemoSettings[]): string {
 /** Compare mode starting from one run's settings: it, and it greedy or sampled (whichever it is not). */
 export function compareLinkFrom(settings: DemoSettings): string {
   return compareLink(examplePair(settings))
+}
+
+/**
+ * A branch as a comparison: the run as made in one go, and the branch (its request from `branchRequest`:
+ * the same settings, the run's tokens before the branch point and the chosen token forced). Opening it
+ * re-runs both, so a greedy or seeded run comes back as it was. `display` gives the view settings.
+ */
+export function branchPair(run: MavRunSource, point: MavBranchPoint, display: DemoSettings): DemoSettings[] {
+  const { meta } = run
+  if (meta === null) throw new TypeError('branchPair needs a run that has its meta event')
+  const branch = branchRequest(run, point)
+  const { forced: _forced, ...request } = meta.request
+  // A stepped run's meta asks for one token after a forced prefix: as one run, it is all its steps.
+  const length = Math.max((meta.forced_steps ?? 0) + request.max_new_tokens, run.steps.length)
+  const model = meta.model.id
+  return [
+    settingsFromRequest({ ...request, model, max_new_tokens: length }, display),
+    settingsFromRequest({ ...branch, model }, display),
+  ]
+}
+
+/** The step a comparison opens at: the branch point of the first run with forced tokens, else none. */
+export function branchStep(runs: readonly DemoSettings[]): number | null {
+  const forced = runs.find((run) => run.forced.trim() !== '')
+  return forced ? forced.forced.split(',').length - 1 : null
 }

@@ -35,6 +35,8 @@ export interface DemoSettings {
   seed: string
   /** Predictions per step (`top_n`). */
   topN: string
+  /** A branch's forced tokens (`forced.token_ids`), comma-separated ids; `""` for none. Needs `model`. */
+  forced: string
   aggregation: (typeof AGGREGATIONS)[number]
   scale: MavScale
   chat: boolean
@@ -60,6 +62,7 @@ export const DEFAULT_SETTINGS: DemoSettings = {
   repetitionPenalty: '1',
   seed: '42',
   topN: '20',
+  forced: '',
   aggregation: 'l2',
   scale: 'linear',
   chat: false,
@@ -81,6 +84,7 @@ type RequestTextKey =
   | 'repetitionPenalty'
   | 'seed'
   | 'topN'
+  | 'forced'
 type DisplayTextKey = 'maxBarLength' | 'limitChars' | 'rows'
 type TextKey = RequestTextKey | DisplayTextKey
 
@@ -96,6 +100,7 @@ export const REQUEST_QUERY_KEYS: Record<RequestTextKey, string> = {
   repetitionPenalty: 'repetition_penalty',
   seed: 'seed',
   topN: 'top_n',
+  forced: 'forced',
 }
 
 /** URL query name of each display setting: openmav's option names. */
@@ -122,6 +127,7 @@ export const FIELD_LABELS: Record<string, string> = {
   repetition_penalty: 'Repetition penalty',
   seed: 'Seed',
   top_n: 'Top-n',
+  forced: 'Forced tokens',
   aggregation: 'Aggregation',
   chat: 'Chat template',
   detail: 'Deeper views',
@@ -209,6 +215,14 @@ export function toRunRequest(settings: DemoSettings): RunRequestResult {
     body[field] = value
   }
   if (settings.prompt.trim() === '') return problem('prompt', 'enter some text for the model to continue')
+  if (settings.forced.trim() !== '') {
+    const ids = settings.forced.split(',').map((id) => Number(id.trim()))
+    if (!ids.every((id) => Number.isSafeInteger(id) && id >= 0)) {
+      return problem('forced', `"${settings.forced}" is not a list of token ids (integers >= 0, comma-separated)`)
+    }
+    if (settings.model === '') return problem('model', 'forced tokens need the model that made them')
+    body.forced = { model: settings.model, token_ids: ids }
+  }
   const parsed = runRequestSchema.safeParse(body)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]
@@ -216,6 +230,27 @@ export function toRunRequest(settings: DemoSettings): RunRequestResult {
     return problem(field, `${JSON.stringify(body[field])} is not allowed: ${issue?.message ?? 'invalid value'}`)
   }
   return { ok: true, request: body as MavRunRequest }
+}
+
+/** The form's settings of a request (e.g. a run's `meta.request`): its fields over `base`'s. */
+export function settingsFromRequest(request: MavRunRequest, base: DemoSettings = DEFAULT_SETTINGS): DemoSettings {
+  return {
+    ...base,
+    prompt: request.prompt,
+    model: request.model ?? '',
+    maxNewTokens: String(request.max_new_tokens ?? DEFAULT_SETTINGS.maxNewTokens),
+    temperature: String(request.temperature ?? DEFAULT_SETTINGS.temperature),
+    topK: String(request.top_k ?? DEFAULT_SETTINGS.topK),
+    topP: String(request.top_p ?? DEFAULT_SETTINGS.topP),
+    minP: String(request.min_p ?? DEFAULT_SETTINGS.minP),
+    repetitionPenalty: String(request.repetition_penalty ?? DEFAULT_SETTINGS.repetitionPenalty),
+    seed: String(request.seed ?? DEFAULT_SETTINGS.seed),
+    topN: String(request.top_n ?? DEFAULT_SETTINGS.topN),
+    forced: request.forced?.token_ids.join(',') ?? '',
+    aggregation: request.aggregation ?? DEFAULT_SETTINGS.aggregation,
+    chat: request.chat ?? DEFAULT_SETTINGS.chat,
+    detail: (request.detail?.length ?? 0) > 0,
+  }
 }
 
 /** What `MAVContainer` takes for the display settings; a value it cannot use falls back to the default. */

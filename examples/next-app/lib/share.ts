@@ -1,5 +1,5 @@
 import { type MavEvent, MavHttpError, type MavMetaEvent, type MavRecordingHeader, parseRecording } from '@mav/client'
-import { DEFAULT_SETTINGS, type DemoSettings, PANELS, type PanelId, SCALES } from './settings'
+import { DEFAULT_SETTINGS, type DemoSettings, PANELS, type PanelId, SCALES, settingsFromRequest } from './settings'
 
 /** What `POST /api/recordings` answers. */
 export interface SavedRecording {
@@ -92,22 +92,8 @@ export function settingsFromRecording(header: MavRecordingHeader, events: readon
   const meta = events.find((event): event is MavMetaEvent => event.type === 'meta')
   const settings: DemoSettings = { ...DEFAULT_SETTINGS, ...recordedView(header) }
   if (!meta) return settings
-  const request = meta.request
-  return {
-    ...settings,
-    prompt: request.prompt,
-    model: request.model ?? '',
-    maxNewTokens: String(request.max_new_tokens ?? DEFAULT_SETTINGS.maxNewTokens),
-    temperature: String(request.temperature ?? DEFAULT_SETTINGS.temperature),
-    topK: String(request.top_k ?? DEFAULT_SETTINGS.topK),
-    topP: String(request.top_p ?? DEFAULT_SETTINGS.topP),
-    minP: String(request.min_p ?? DEFAULT_SETTINGS.minP),
-    repetitionPenalty: String(request.repetition_penalty ?? DEFAULT_SETTINGS.repetitionPenalty),
-    seed: String(request.seed ?? DEFAULT_SETTINGS.seed),
-    topN: String(request.top_n ?? DEFAULT_SETTINGS.topN),
-    aggregation: request.aggregation ?? DEFAULT_SETTINGS.aggregation,
-    chat: request.chat ?? DEFAULT_SETTINGS.chat,
-  }
+  // A step-mode run's forced prefix is its own earlier steps: its form is the run made in one go.
+  return { ...settingsFromRequest(meta.request, settings), forced: '', detail: settings.detail }
 }
 
 const STORAGE_KEY = 'mav.sharedRuns.v1'

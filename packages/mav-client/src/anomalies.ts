@@ -40,8 +40,8 @@ export function chosenProbability(step: MavStepData): number | null {
   return step.top.at(-1)?.prob ?? null
 }
 
-/** Inserts `value` into the ascending array `sorted`. */
-function insertSorted(sorted: number[], value: number) {
+/** Index of the first value of the ascending `sorted` above `value`. */
+function upperBound(sorted: readonly number[], value: number): number {
   let lo = 0
   let hi = sorted.length
   while (lo < hi) {
@@ -49,7 +49,12 @@ function insertSorted(sorted: number[], value: number) {
     if ((sorted[mid] as number) <= value) lo = mid + 1
     else hi = mid
   }
-  sorted.splice(lo, 0, value)
+  return lo
+}
+
+/** Inserts `value` into the ascending array `sorted`. */
+function insertSorted(sorted: number[], value: number) {
+  sorted.splice(upperBound(sorted, value), 0, value)
 }
 
 function median(sorted: readonly number[]): number {
@@ -58,36 +63,37 @@ function median(sorted: readonly number[]): number {
   return n % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
 }
 
-/** The median absolute deviation of an ascending array from its median `m`: walks outward from the
- * middle (the deviations on each side are already sorted), so it costs half the array, no sort. */
+/**
+ * The `k`-th smallest (1-based) absolute deviation from `m` of the ascending `sorted`, whose values
+ * up to `split` are at or below `m`: the deviations on each side of `split` are two sorted lists, and
+ * the k-th of their union is found by bisecting how many come from the left one.
+ */
+function kthDeviation(sorted: readonly number[], m: number, split: number, k: number): number {
+  const n = sorted.length
+  // left(i): the i-th smallest deviation below the median; right(j): the j-th above it (0-based).
+  const left = (i: number) => m - (sorted[split - 1 - i] as number)
+  const right = (j: number) => (sorted[split + j] as number) - m
+  let lo = Math.max(0, k - (n - split))
+  let hi = Math.min(k, split)
+  while (lo < hi) {
+    const i = (lo + hi) >>> 1
+    if (left(i) < right(k - i - 1)) lo = i + 1
+    else hi = i
+  }
+  const j = k - lo
+  const a = lo > 0 ? left(lo - 1) : Number.NEGATIVE_INFINITY
+  const b = j > 0 ? right(j - 1) : Number.NEGATIVE_INFINITY
+  return Math.max(a, b)
+}
+
+/** The median absolute deviation of an ascending array from its median `m`, in O(log n): no sort, no
+ * walk over the deviations. */
 function medianAbsoluteDeviation(sorted: readonly number[], m: number): number {
   const n = sorted.length
-  const wanted = n % 2 ? [n >>> 1] : [(n >>> 1) - 1, n >>> 1]
-  // `left` starts at the last value at or below the median, `right` at the first above it.
-  let right = 0
-  while (right < n && (sorted[right] as number) <= m) right++
-  let left = right - 1
-  let taken = -1
-  let last = 0
-  let sum = 0
-  let found = 0
-  while (found < wanted.length) {
-    const dl = left >= 0 ? m - (sorted[left] as number) : Number.POSITIVE_INFINITY
-    const dr = right < n ? (sorted[right] as number) - m : Number.POSITIVE_INFINITY
-    if (dl <= dr) {
-      last = dl
-      left--
-    } else {
-      last = dr
-      right++
-    }
-    taken++
-    if (taken === wanted[found]) {
-      sum += last
-      found++
-    }
-  }
-  return sum / wanted.length
+  const split = upperBound(sorted, m)
+  const mid = n >>> 1
+  if (n % 2) return kthDeviation(sorted, m, split, mid + 1)
+  return (kthDeviation(sorted, m, split, mid) + kthDeviation(sorted, m, split, mid + 1)) / 2
 }
 
 /**
@@ -109,7 +115,8 @@ export function robustZ(sorted: readonly number[], value: number): number {
   return (0.6745 * (value - m)) / spread
 }
 
-/** Scores steps in order, each against the run so far; reuse it as a run grows (`push` is O(steps)). */
+/** Scores steps in order, each against the run so far; reuse it as a run grows (`push` is O(log steps)
+ * per score, plus one sorted insert per value). */
 export interface MavAnomalyDetector {
   /** Scores the run's next step (steps must come in order) and adds it to the history. */
   push(step: MavStepData): MavAnomaly | null

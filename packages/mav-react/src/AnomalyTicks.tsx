@@ -1,5 +1,5 @@
 import { nextMarked } from '@mav/client'
-import type { CSSProperties } from 'react'
+import { useLayoutEffect, useRef } from 'react'
 import { type AnomalyMarks, useAnomalyStore } from './anomalyMarks'
 import { formatPercent } from './format'
 
@@ -23,24 +23,60 @@ export function describeMark(marks: AnomalyMarks, step: number): string {
   return `Step ${step + 1}: ${parts.join(', ')}`
 }
 
-/** Ticks over a track of `capacity` steps, one per marked step (decorative: the buttons and keys are the
+/**
+ * Ticks over a track of `capacity` steps, one per marked step (decorative: the buttons and keys are the
  * accessible way to reach them); `columns` places them at column centres (a heatmap), else at the
- * slider's stops. */
-export function MarkTicks({ marks, capacity, columns }: { marks: AnomalyMarks; capacity: number; columns?: boolean }) {
-  const at = (step: number) => (columns ? (step + 0.5) / capacity : capacity > 1 ? step / (capacity - 1) : 0)
+ * slider's stops. All ticks are one SVG path in step units, extended as steps are marked: one element
+ * however many marks, and a growing `capacity` only widens the view box. The path's `data-steps` lists
+ * the marked steps.
+ */
+export function MarkTicks({
+  marks,
+  capacity,
+  columns = false,
+}: {
+  marks: AnomalyMarks
+  capacity: number
+  columns?: boolean
+}) {
+  const boxRef = useRef<SVGSVGElement>(null)
+  const pathRef = useRef<SVGPathElement>(null)
+  const drawn = useRef({ byStep: null as AnomalyMarks['byStep'] | null, count: 0, last: -1, d: '', steps: '' })
+  useLayoutEffect(() => {
+    const box = boxRef.current
+    const path = pathRef.current
+    if (box === null || path === null) return
+    const now = drawn.current
+    const marked = marks.marked
+    // A new run or threshold, or a reader behind the ticks drawn: draw them all anew.
+    if (
+      now.byStep !== marks.byStep ||
+      marked.length < now.count ||
+      (now.count > 0 && marked[now.count - 1] !== now.last)
+    ) {
+      now.byStep = marks.byStep
+      now.count = 0
+      now.last = -1
+      now.d = ''
+      now.steps = ''
+    }
+    if (now.count < marked.length || path.getAttribute('d') !== now.d) {
+      for (; now.count < marked.length; now.count++) {
+        const step = marked[now.count] as number
+        now.d += `M${columns ? step + 0.5 : step} 0V1`
+        now.steps += now.steps === '' ? String(step) : ` ${step}`
+        now.last = step
+      }
+      path.setAttribute('d', now.d)
+      path.dataset.steps = now.steps
+    }
+    const width = columns ? Math.max(1, capacity) : Math.max(1, capacity - 1)
+    box.setAttribute('viewBox', `0 0 ${width} 1`)
+  }, [marks, capacity, columns])
   return (
-    <span className="mav-marks" aria-hidden="true">
-      {marks.marked.map((step) => (
-        <span
-          key={step}
-          className="mav-mark"
-          data-step={step}
-          data-kinds={marks.byStep.get(step)?.kinds.join(' ')}
-          title={describeMark(marks, step)}
-          style={{ '--mav-mark': at(step) } as CSSProperties}
-        />
-      ))}
-    </span>
+    <svg ref={boxRef} className="mav-marks" aria-hidden="true" preserveAspectRatio="none">
+      <path ref={pathRef} className="mav-mark" />
+    </svg>
   )
 }
 
@@ -84,6 +120,11 @@ export function AnomalyControls({
       <span className="mav-muted" data-marks={marks.marked.length}>
         {marks.marked.length} marked
       </span>
+      {marks.byStep.has(index) && (
+        <span className="mav-anomaly-why" data-step={index}>
+          {describeMark(marks, index)}
+        </span>
+      )}
     </div>
   )
 }

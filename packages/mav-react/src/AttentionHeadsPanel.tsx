@@ -12,6 +12,7 @@ import {
 } from 'react'
 import { MavRunScopeContext, useScopeSelector } from './context'
 import { formatPercent, visibleWhitespace } from './format'
+import { paintCells, useCellLayout } from './headsCanvas'
 import { Panel } from './Panel'
 import { usePanelSource } from './usePanelSource'
 
@@ -91,8 +92,8 @@ export const AttentionHeadsPanel = forwardRef<HTMLElement, AttentionHeadsPanelPr
     gridRef.current?.querySelector<HTMLElement>(`[data-layer="${next.layer}"][data-head="${next.head}"]`)?.focus()
   }
 
-  // The cells are made once per grid shape; each step only writes their colour and labels (270 style
-  // writes, no reconciliation of 270 elements per token).
+  // The cells are made once per grid shape; each step paints their colours on one canvas under them and
+  // writes their labels (no reconciliation and no restyle of the cells per token).
   const grid = useMemo(() => {
     if (layers === 0) return null
     return Array.from({ length: layers }, (_, layer) => (
@@ -106,6 +107,8 @@ export const AttentionHeadsPanel = forwardRef<HTMLElement, AttentionHeadsPanelPr
       </div>
     ))
   }, [layers, headCount])
+  const canvasRef = useRef<HTMLCanvasElement>(null)
+  const layout = useCellLayout(gridRef, canvasRef, grid)
   // biome-ignore lint/correctness/useExhaustiveDependencies: `grid` re-runs it when the cells are new
   useLayoutEffect(() => {
     const root = gridRef.current
@@ -115,12 +118,15 @@ export const AttentionHeadsPanel = forwardRef<HTMLElement, AttentionHeadsPanelPr
       const layer = Number(cell.dataset.layer)
       const head = Number(cell.dataset.head)
       const entropy = heads.entropy[layer]?.[head] ?? 0
-      cell.style.setProperty('--mav-h', String(Math.min(1, entropy / bound)))
       const label = `L${layer + 1} head ${head + 1}: entropy ${entropy.toFixed(3)} nats, ${heads.covered_pct[layer]?.[head] ?? 0}% on its top 8 positions`
       cell.setAttribute('aria-label', label)
       cell.title = label
     }
-  }, [heads, bound, grid])
+  }, [heads, grid])
+  useLayoutEffect(() => {
+    const canvas = canvasRef.current
+    if (canvas && heads && layout) paintCells(canvas, layout, heads.entropy, bound)
+  }, [heads, bound, layout])
 
   const state = scope?.store.getSnapshot() ?? null
   const targets = chosen && source.step ? headTargets(source.step, chosen.layer, chosen.head) : []
@@ -163,6 +169,8 @@ export const AttentionHeadsPanel = forwardRef<HTMLElement, AttentionHeadsPanelPr
             }}
             data-chosen={chosen ? `${chosen.layer}:${chosen.head}` : undefined}
           >
+            {/* biome-ignore lint/a11y/noAriaHiddenOnFocusable: not focusable; the cells carry the names */}
+            <canvas ref={canvasRef} className="mav-heads-canvas" aria-hidden="true" />
             {grid}
           </div>
           {chosen && (

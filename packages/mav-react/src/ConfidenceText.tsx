@@ -1,5 +1,5 @@
 import { chosenProbability, type MavRunState, type MavStepEvent } from '@mav/client'
-import { type CSSProperties, useState } from 'react'
+import { type CSSProperties, memo, useState } from 'react'
 import { type RunScope, useScopeSelector } from './context'
 import { formatPercent, visibleWhitespace } from './format'
 
@@ -12,6 +12,44 @@ function firstShown(state: MavRunState, index: number, limit: number): number {
   while (first > 0 && end - (state.textEnds.at(first - 1) ?? 0) <= limit) first--
   return first
 }
+
+interface TokenProps {
+  scope: RunScope
+  at: number
+  step: MavStepEvent
+  current: boolean
+  setOpen: (at: number | null) => void
+}
+
+/** One token; memoised, so a new step renders the new token and the one that was current, not all. */
+const ConfidenceToken = memo(function ConfidenceToken({ scope, at, step, current, setOpen }: TokenProps) {
+  const p = chosenProbability(step) ?? 0
+  return (
+    // biome-ignore lint/a11y/useSemanticElements: inline tokens in running text, not block buttons
+    <span
+      role="button"
+      tabIndex={0}
+      className="mav-confidence-token"
+      data-step={at}
+      data-current={current || undefined}
+      aria-label={`${visibleWhitespace(step.token.text)}: ${formatPercent(p)}, step ${at + 1}`}
+      style={{ '--mav-p': p } as CSSProperties}
+      onMouseEnter={() => setOpen(at)}
+      onMouseLeave={() => setOpen(null)}
+      onFocus={() => setOpen(at)}
+      onBlur={() => setOpen(null)}
+      onClick={() => scope.selection.set(at)}
+      onKeyDown={(event) => {
+        if (event.key === 'Enter' || event.key === ' ') {
+          event.preventDefault()
+          scope.selection.set(at)
+        }
+      }}
+    >
+      {step.token.text}
+    </span>
+  )
+})
 
 /**
  * The generated text token by token, each tinted by the probability the model gave it (lighter is
@@ -36,33 +74,7 @@ export function ConfidenceText({ scope, limitChars }: { scope: RunScope; limitCh
         {first > 0 && <span className="mav-text-ellipsis">…</span>}
         {shown.map((step, i) => {
           const at = first + i
-          const p = chosenProbability(step) ?? 0
-          return (
-            // biome-ignore lint/a11y/useSemanticElements: inline tokens in running text, not block buttons
-            <span
-              key={at}
-              role="button"
-              tabIndex={0}
-              className="mav-confidence-token"
-              data-step={at}
-              data-current={at === index || undefined}
-              aria-label={`${visibleWhitespace(step.token.text)}: ${formatPercent(p)}, step ${at + 1}`}
-              style={{ '--mav-p': p } as CSSProperties}
-              onMouseEnter={() => setOpen(at)}
-              onMouseLeave={() => setOpen(null)}
-              onFocus={() => setOpen(at)}
-              onBlur={() => setOpen(null)}
-              onClick={() => scope.selection.set(at)}
-              onKeyDown={(event) => {
-                if (event.key === 'Enter' || event.key === ' ') {
-                  event.preventDefault()
-                  scope.selection.set(at)
-                }
-              }}
-            >
-              {step.token.text}
-            </span>
-          )
+          return <ConfidenceToken key={at} scope={scope} at={at} step={step} current={at === index} setOpen={setOpen} />
         })}
       </p>
       {openStep && (

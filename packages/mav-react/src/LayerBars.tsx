@@ -15,7 +15,8 @@ const sign = (value: number) => (value > 0 ? 'positive' : value < 0 ? 'negative'
 
 /**
  * One bar per layer: length from `applyScaling` (in `maxBarLength` units, exposed as
- * `data-bar-length`), colour by the raw value's sign, the raw value printed.
+ * `data-bar-length`) on a track `maxBarLength` character cells long, colour by the raw value's sign,
+ * the raw value printed.
  */
 export const LayerBars = memo(function LayerBars({ values, firstLayer, scale, maxBarLength, metric }: LayerBarsProps) {
   const lengths = useMemo(() => applyScaling(values, scale, maxBarLength), [values, scale, maxBarLength])
@@ -24,7 +25,8 @@ export const LayerBars = memo(function LayerBars({ values, firstLayer, scale, ma
       className="mav-bars"
       data-metric={metric}
       data-scale={scale}
-      style={{ '--mav-bar-count': values.length } as CSSProperties}
+      // The track is maxBarLength character cells wide, as openmav pads its bars to that many characters.
+      style={{ '--mav-bar-count': values.length, '--mav-bar-cells': maxBarLength } as CSSProperties}
     >
       {values.map((value, index) => {
         const layer = firstLayer + index

@@ -3,6 +3,7 @@ import { forwardRef, type HTMLAttributes, type RefObject, useContext, useEffect,
 import { MavRunScopeContext, type RunReader, usePanelReader } from './context'
 import { visibleWhitespace } from './format'
 import { Panel } from './Panel'
+import { BranchButton, type MavBranchEvent } from './TopPredictionsPanel'
 import { usePanelSource } from './usePanelSource'
 
 /** Props of {@link LogitLensPanel}. */
@@ -13,6 +14,8 @@ export interface LogitLensPanelProps extends Omit<HTMLAttributes<HTMLElement>, '
   history?: boolean
   /** Heading and accessible name. Default `"Logit lens"`. */
   title?: string
+  /** "Continue with this token" for each candidate, as `TopPredictionsPanel`'s `onBranch`. Default: none. */
+  onBranch?: (point: MavBranchEvent) => void
 }
 
 const rowLabel = (row: number) => (row === 0 ? 'emb' : `L${row}`)
@@ -71,7 +74,7 @@ function useSettlingStrip(canvasRef: RefObject<HTMLCanvasElement | null>, view: 
  * where each step settled.
  */
 export const LogitLensPanel = forwardRef<HTMLElement, LogitLensPanelProps>(function LogitLensPanel(
-  { step: stepProp, history = true, title = 'Logit lens', ...rest },
+  { step: stepProp, history = true, title = 'Logit lens', onBranch, ...rest },
   ref,
 ) {
   const source = usePanelSource('LogitLensPanel', stepProp, 'low')
@@ -101,7 +104,7 @@ export const LogitLensPanel = forwardRef<HTMLElement, LogitLensPanelProps>(funct
     >
       {lens && step && (
         <div className="mav-lens">
-          <table className="mav-lens-table">
+          <table className="mav-lens-table" data-branch={onBranch ? '' : undefined}>
             <thead>
               <tr>
                 <th scope="col">layer</th>
@@ -123,17 +126,22 @@ export const LogitLensPanel = forwardRef<HTMLElement, LogitLensPanelProps>(funct
                     {rowLabel(row)}
                     {row === settles && <span className="mav-lens-settles"> ◀ settles</span>}
                   </th>
-                  {ids.map((id, i) => (
-                    <td
-                      // biome-ignore lint/suspicious/noArrayIndexKey: ranks are positional
-                      key={i}
-                      data-chosen={id === step.token.id || undefined}
-                      title={`${Math.round((lens.probs[row]?.[i] ?? 0) * 1000) / 10}%`}
-                    >
-                      <code className="mav-token">{visibleWhitespace(lens.texts[String(id)] ?? `#${id}`)}</code>{' '}
-                      <span className="mav-muted">{((lens.probs[row]?.[i] ?? 0) * 100).toFixed(1)}</span>
-                    </td>
-                  ))}
+                  {ids.map((id, i) => {
+                    const text = lens.texts[String(id)] ?? `#${id}`
+                    return (
+                      <td
+                        // biome-ignore lint/suspicious/noArrayIndexKey: ranks are positional
+                        key={i}
+                        data-chosen={id === step.token.id || undefined}
+                        data-token-id={id}
+                        title={`${Math.round((lens.probs[row]?.[i] ?? 0) * 1000) / 10}%`}
+                      >
+                        <code className="mav-token">{visibleWhitespace(text)}</code>{' '}
+                        <span className="mav-muted">{((lens.probs[row]?.[i] ?? 0) * 100).toFixed(1)}</span>
+                        {onBranch && <BranchButton step={step.step} tokenId={id} text={text} onBranch={onBranch} />}
+                      </td>
+                    )
+                  })}
                 </tr>
               ))}
             </tbody>

@@ -57,7 +57,7 @@ export interface MAVContainerProps extends MavRunSourceProps, Omit<HTMLAttribute
   rows?: number
   /** Bar scaling of the activation and entropy panels, as openmav's `--scale`. Default `"linear"`. */
   scale?: MavScale
-  /** Longest bar in `applyScaling` units, as openmav's `--max-bar-length`. Default 20. */
+  /** Longest bar in character cells (its track), as openmav's `--max-bar-length`. Default 20. */
   maxBarLength?: number
   /** Characters of generated text shown, as openmav's `--limit-chars`. Default 250. */
   limitChars?: number
@@ -73,7 +73,7 @@ export interface MAVContainerProps extends MavRunSourceProps, Omit<HTMLAttribute
    * `"light"`/`"dark"` pin one and keep every `--mav-*` colour set on an ancestor. Default `"auto"`.
    */
   theme?: 'auto' | 'light' | 'dark'
-  /** "Continue with this token" in the top predictions panel (see `TopPredictionsPanel`'s `onBranch`). Default: none. */
+  /** "Continue with this token" in the top predictions and logit lens panels (see `TopPredictionsPanel`'s `onBranch`). Default: none. */
   onBranch?: (point: MavBranchEvent) => void
   /**
    * Mark steps worth a look on the timeline and the history heatmaps: the chosen token below a
@@ -186,7 +186,7 @@ export const MAVContainer = forwardRef<HTMLDivElement, MAVContainerProps>(functi
       case 'attention_heads':
         return <AttentionHeadsPanel key={key} />
       case 'logit_lens':
-        return <LogitLensPanel key={key} />
+        return <LogitLensPanel key={key} onBranch={onBranch} />
       case 'token_confidence':
         return <GeneratedTextPanel key={key} limitChars={limitChars} confidence title="Token confidence" />
       default:

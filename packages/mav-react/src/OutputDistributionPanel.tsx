@@ -4,6 +4,7 @@ import uPlot from 'uplot'
 import { formatPercent, formatValue } from './format'
 import { Panel } from './Panel'
 import { usePanelSource } from './usePanelSource'
+import { watchColor } from './watchColor'
 
 /** Props of {@link OutputDistributionPanel}. */
 export interface OutputDistributionPanelProps extends Omit<HTMLAttributes<HTMLElement>, 'title'> {
@@ -24,19 +25,6 @@ function highestFirst(step: MavStepEvent | null, bins: number): MavDistributionB
 
 /** The bar colour: the host's `color`, which the stylesheet sets to `--mav-chart-bar`, resolved. */
 const readBarColor = (host: Element) => getComputedStyle(host).color || '#0072b2'
-
-/**
- * Calls `onChange` when the host's colour changes, however the theme was switched (an attribute, a
- * class, `color-scheme`, the system's setting): the stylesheet gives that colour a near-instant
- * transition, whose end is the signal. Reading styles on every draw instead would cost a style pass per token.
- */
-function watchColor(host: Element, onChange: () => void): () => void {
-  const onEnd = (event: Event) => {
-    if (event.target === host && (event as TransitionEvent).propertyName === 'color') onChange()
-  }
-  host.addEventListener('transitionend', onEnd)
-  return () => host.removeEventListener('transitionend', onEnd)
-}
 
 interface DistributionChartProps {
   bins: MavDistributionBin[]

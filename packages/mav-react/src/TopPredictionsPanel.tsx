@@ -30,6 +30,21 @@ export interface MavBranchEvent {
   text: string
 }
 
+/** The "continue with this token" button of a token at a step (top predictions, logit lens). */
+export function BranchButton({ onBranch, ...point }: MavBranchEvent & { onBranch: (point: MavBranchEvent) => void }) {
+  return (
+    <button
+      type="button"
+      className="mav-branch-button"
+      title="Continue with this token"
+      aria-label={`Continue with ${JSON.stringify(point.text)} at step ${point.step + 1}`}
+      onClick={() => onBranch(point)}
+    >
+      <span aria-hidden="true">↪</span>
+    </button>
+  )
+}
+
 /**
  * The step's top predictions: token (whitespace made visible), probability in percent and logit,
  * with the token that was chosen marked.
@@ -110,15 +125,7 @@ export const TopPredictionsPanel = forwardRef<HTMLElement, TopPredictionsPanelPr
                 <td className="mav-num">{formatValue(prediction.logit)}</td>
                 {onBranch && step && (
                   <td className="mav-branch">
-                    <button
-                      type="button"
-                      className="mav-branch-button"
-                      title="Continue with this token"
-                      aria-label={`Continue with ${JSON.stringify(prediction.text)} at step ${step.step + 1}`}
-                      onClick={() => onBranch({ step: step.step, tokenId: prediction.id, text: prediction.text })}
-                    >
-                      <span aria-hidden="true">↪</span>
-                    </button>
+                    <BranchButton step={step.step} tokenId={prediction.id} text={prediction.text} onBranch={onBranch} />
                   </td>
                 )}
               </tr>

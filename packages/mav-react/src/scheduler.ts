@@ -43,9 +43,34 @@ export interface UpdateScheduler {
 
 export type Schedule = (flush: () => void) => void
 
+let frameFlushes: Array<() => void> = []
+
+function runFrameFlushes() {
+  const flushes = frameFlushes
+  frameFlushes = []
+  for (const flush of flushes) {
+    try {
+      flush()
+    } catch (error) {
+      // Reported, as an animation frame callback's error would be, without losing the other flushes.
+      queueMicrotask(() => {
+        throw error
+      })
+    }
+  }
+}
+
+/**
+ * Runs `flush` in the next animation frame. Every flush of a frame (each store's schedule, a
+ * comparison's runs) shares one callback, so React renders and commits what they change once.
+ */
 export const scheduleFrame: Schedule = (flush) => {
-  if (typeof requestAnimationFrame === 'function') requestAnimationFrame(flush)
-  else setTimeout(flush, 16)
+  if (typeof requestAnimationFrame !== 'function') {
+    setTimeout(flush, 16)
+    return
+  }
+  frameFlushes.push(flush)
+  if (frameFlushes.length === 1) requestAnimationFrame(runFrameFlushes)
 }
 
 /** Decides how many turns one frame may update, from what recent frames cost on this machine. */

@@ -14,7 +14,15 @@ import {
   useState,
   useSyncExternalStore,
 } from 'react'
-import { compareFromQuery, compareToQuery, MAX_RUNS, MIN_RUNS, RUN_LETTERS, runLabel } from '../../lib/compare'
+import {
+  branchStep,
+  compareFromQuery,
+  compareToQuery,
+  MAX_RUNS,
+  MIN_RUNS,
+  RUN_LETTERS,
+  runLabel,
+} from '../../lib/compare'
 import { queuedRun } from '../../lib/compareQueue'
 import { describeError, type FriendlyError } from '../../lib/errors'
 import { type DemoSettings, displayOptions, SCALES, settingsToQuery, toRunRequest } from '../../lib/settings'
@@ -61,6 +69,8 @@ function Compare() {
   const [stores] = useState(() => RUN_LETTERS.map(() => createRunStore()))
   const [waiting, setWaiting] = useState<boolean[]>(() => RUN_LETTERS.map(() => false))
   const [problem, setProblem] = useState<Problem | null>(null)
+  // A branch opens where it leaves its run; the timeline is free from there.
+  const [step, setStep] = useState<number | null>(() => branchStep(runs))
   const controller = useRef<AbortController | null>(null)
   const client = useMavClient()
   const models = useMavModels({ retry: false })
@@ -150,6 +160,7 @@ function Compare() {
     statuses.flatMap((status, i) => (i !== except && ACTIVE.has(status) && !waiting[i] ? [runLabel(i)] : []))
   const compareRuns: MavCompareRun[] = shown.map((store, i) => {
     const busyWith = runningLabels(i)
+    const forced = runs[i]?.forced.trim() ? (runs[i]?.forced.split(',').length ?? 0) : 0
     return {
       store,
       label: runLabel(i),
@@ -157,6 +168,10 @@ function Compare() {
         <span className="compare-waiting" data-waiting="true">
           Waiting: the server runs no more at once
           {busyWith.length > 0 ? `; starts when ${busyWith.join(' or ')} ends` : '; starts when a run slot frees up'}.
+        </span>
+      ) : forced > 0 ? (
+        <span className="compare-branch-note" data-branch-at={forced - 1}>
+          Branch at step {forced}: steps 1 to {forced} forced, the rest generated.
         </span>
       ) : undefined,
     }
@@ -252,6 +267,8 @@ function Compare() {
       {banner && <ErrorBanner error={banner} />}
       <MAVCompare
         runs={compareRuns}
+        stepIndex={step}
+        onStepIndexChange={setStep}
         scale={first.scale}
         maxBarLength={display.maxBarLength}
         limitChars={display.limitChars}

@@ -42,6 +42,15 @@ export function CompareRunForm({
           </button>
         )}
       </legend>
+      {settings.forced.trim() !== '' && (
+        <p className="compare-forced" id={id('forced')} tabIndex={-1}>
+          Branch: its first {settings.forced.split(',').length} tokens are forced
+          {errorFor('forced') ? ` (${errorFor('forced')})` : ''}.{' '}
+          <button type="button" className="demo-secondary" onClick={() => set('forced', '')}>
+            Generate all
+          </button>
+        </p>
+      )}
       <Field id={id('prompt')} label="Prompt" error={errorFor('prompt')}>
         <textarea
           id={id('prompt')}

@@ -34,7 +34,7 @@ type DisplayKey = 'maxBarLength' | 'limitChars' | 'rows'
 
 /** openmav's display options (not sent to the server): how the panels show a run. */
 const DISPLAY_FIELDS: { key: DisplayKey; id: string; label: string; hint: string; placeholder?: string }[] = [
-  { key: 'maxBarLength', id: 'max_bar_length', label: 'Max bar length', hint: 'longest bar, in scale units' },
+  { key: 'maxBarLength', id: 'max_bar_length', label: 'Max bar length', hint: 'longest bar, in character cells' },
   { key: 'limitChars', id: 'limit_chars', label: 'Limit chars', hint: 'generated text shown' },
   { key: 'rows', id: 'num_grid_rows', label: 'Grid rows', hint: 'panel rows', placeholder: 'auto' },
 ]

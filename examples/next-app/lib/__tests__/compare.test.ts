@@ -1,9 +1,18 @@
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { describe, test } from 'node:test'
-import { type MavClient, type MavEvent, MavHttpError } from '@mav/client'
-import { compareFromQuery, compareLink, compareToQuery, examplePair } from '../compare'
+import {
+  branchRequest,
+  type MavClient,
+  type MavEvent,
+  MavHttpError,
+  type MavMetaEvent,
+  type MavStepEvent,
+  parseRecording,
+} from '@mav/client'
+import { branchPair, branchStep, compareFromQuery, compareLink, compareToQuery, examplePair } from '../compare'
 import { queuedRun } from '../compareQueue'
-import { DEFAULT_SETTINGS } from '../settings'
+import { DEFAULT_SETTINGS, toRunRequest } from '../settings'
 
 describe('compare mode in the URL', () => {
   test('an empty query gives the example pair: the same prompt greedy and sampled', () => {
@@ -73,6 +82,43 @@ async function collect(iterable: AsyncIterable<MavEvent>) {
   for await (const event of iterable) out.push(event)
   return out
 }
+
+describe('a branch as a comparison link', () => {
+  // A real greedy run of the bundled model (the react package's fixture).
+  const recording = readFileSync(
+    new URL('../../../../packages/mav-react/src/__fixtures__/smollm2-demo.mavrec.jsonl', import.meta.url),
+    'utf8',
+  )
+  const events = parseRecording(recording).events
+  const meta = events.find((event): event is MavMetaEvent => event.type === 'meta') as MavMetaEvent
+  const steps = events.filter((event): event is MavStepEvent => event.type === 'step')
+  const run = { meta, steps }
+
+  test('is the run in one go and the branch request, through the URL and back', () => {
+    const point = { step: 3, tokenId: steps[3]?.top[1]?.id as number }
+    const display = { ...DEFAULT_SETTINGS, maxBarLength: '30' }
+    const pair = branchPair(run, point, display)
+    const link = compareLink(pair)
+    assert.match(link, /b\.forced=/)
+    assert.doesNotMatch(link, /a\.forced=/)
+    const back = compareFromQuery(new URLSearchParams(link.slice(link.indexOf('?') + 1)))
+    assert.equal(branchStep(back), 3, 'opens at the branch point')
+    assert.equal(back[1]?.maxBarLength, '30')
+    const [a, b] = back.map((settings) => toRunRequest(settings))
+    assert.ok(a?.ok && b?.ok)
+    assert.equal(a.request.forced, undefined)
+    assert.equal(a.request.max_new_tokens, steps.length)
+    assert.deepEqual(b.request, { ...branchRequest(run, point), model: meta.model.id })
+  })
+
+  test('forced tokens need the model and token ids, named on the field', () => {
+    const bad = toRunRequest({ ...DEFAULT_SETTINGS, model: 'm', forced: '1,x' })
+    assert.ok(!bad.ok && bad.problem.field === 'forced')
+    const noModel = toRunRequest({ ...DEFAULT_SETTINGS, forced: '1,2' })
+    assert.ok(!noModel.ok && noModel.problem.field === 'model')
+    assert.equal(branchStep([DEFAULT_SETTINGS, DEFAULT_SETTINGS]), null)
+  })
+})
 
 describe('queuedRun', () => {
   test('a refused run waits for its turn, says it is waiting, then streams', async () => {

@@ -50,6 +50,22 @@ describe('anomaly rules', () => {
     )
   })
 
+  it('robustZ matches the sorting way on long histories full of ties', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: -6, max: 6 }), { minLength: 1, maxLength: 600 }),
+        fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { maxLength: 60 }),
+        fc.integer({ min: -20, max: 20 }),
+        (ties, spread, value) => {
+          const history = [...ties.map((x) => x / 2), ...spread]
+          const sorted = [...history].sort((a, b) => a - b)
+          expect(robustZ(sorted, value)).toBeCloseTo(slowZ(history, value), 9)
+        },
+      ),
+      { numRuns: 300 },
+    )
+  })
+
   it("reads the chosen token's probability, or the last listed one as its upper bound", () => {
     expect(chosenProbability(step(0, 0.8, 1, []))).toBe(0.8)
     expect(chosenProbability(step(0, 0.05, 1, []))).toBe(0.05)

@@ -1,7 +1,9 @@
-import { branchRequest, createMavClient, type MavRunRequest } from '@mav/client'
+import { branchRequest, createMavClient, type MavRunRequest, parseRecording } from '@mav/client'
 import { act, fireEvent, render, renderHook, screen, waitFor } from '@testing-library/react'
 import { describe, expect, it, vi } from 'vitest'
-import { TopPredictionsPanel, useMavRun } from '../index'
+import detailText from '../__fixtures__/smollm2-detail.mavrec.jsonl?raw'
+import { LogitLensPanel, MAVContainer, type MavBranchEvent, TopPredictionsPanel, useMavRun } from '../index'
+import { stepsOf } from './helpers'
 
 const VOCAB = 50
 const MODEL = 'toy'
@@ -188,5 +190,34 @@ describe('branching from TopPredictionsPanel', () => {
     const { container } = render(<TopPredictionsPanel step={step} />)
     expect(screen.queryAllByRole('button')).toHaveLength(0)
     expect(container.querySelector('[data-forced]')?.textContent).toContain('forced')
+  })
+})
+
+describe('branching from LogitLensPanel', () => {
+  it("gives every candidate the container's continue-with-this-token action", () => {
+    const events = parseRecording(detailText).events
+    const step = stepsOf(events).at(-1) as NonNullable<ReturnType<typeof stepsOf>[number]>
+    const points: MavBranchEvent[] = []
+    render(<MAVContainer events={events} panels={['logit_lens']} updates="sync" onBranch={(p) => points.push(p)} />)
+    const lens = screen.getByRole('region', { name: 'Logit lens' })
+    const cells = lens.querySelectorAll('tbody td')
+    expect(lens.querySelectorAll('tbody td button')).toHaveLength(cells.length)
+    // The top candidate of the embeddings row: a token the top predictions may not list.
+    const cell = cells[0] as HTMLElement
+    const id = Number(cell.getAttribute('data-token-id'))
+    const text = step.lens?.texts[String(id)] as string
+    const button = screen.getByRole('button', {
+      name: `Continue with ${JSON.stringify(text)} at step ${step.step + 1}`,
+    })
+    button.focus()
+    expect(document.activeElement).toBe(button)
+    fireEvent.click(button)
+    expect(points).toEqual([{ step: step.step, tokenId: id, text }])
+  })
+
+  it('has no buttons without onBranch', () => {
+    const step = stepsOf(parseRecording(detailText).events)[2]
+    render(<LogitLensPanel step={step} />)
+    expect(screen.queryAllByRole('button')).toHaveLength(0)
   })
 })

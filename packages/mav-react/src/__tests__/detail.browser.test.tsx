@@ -15,6 +15,17 @@ async function settle(done: () => boolean, frames = 30) {
 
 afterEach(cleanup)
 
+/** 0..255 RGBA of a computed colour (`rgb()`, `rgba()` or `color(srgb ...)`). */
+function rgba(css: string): number[] {
+  const numbers = (css.match(/[\d.]+/g) ?? []).map(Number)
+  if (css.startsWith('color(')) {
+    const [r = 0, g = 0, b = 0, a = 1] = numbers
+    return [r * 255, g * 255, b * 255, a * 255]
+  }
+  const [r = 0, g = 0, b = 0, a = 1] = numbers
+  return [r, g, b, a * 255]
+}
+
 describe('deeper views in Chromium (a real SmolLM2 run with detail on)', () => {
   it('chooses a head with the keyboard, draws the settling strip, and jumps between marks', async () => {
     const { container } = render(
@@ -29,6 +40,33 @@ describe('deeper views in Chromium (a real SmolLM2 run with detail on)', () => {
     expect(first).not.toBeNull()
     // Real layout: the grid's cells are laid out and visible.
     expect(first?.getBoundingClientRect().width).toBeGreaterThan(4)
+    // The cells' colours are painted on a canvas under them: the colour the cell's CSS mix would give.
+    const shown = steps.at(-1) as MavStepEvent
+    const canvas = container.querySelector<HTMLCanvasElement>('.mav-heads-canvas') as HTMLCanvasElement
+    // Painted once the cells are measured (after layout): the canvas then has the cells' height.
+    await settle(() => canvas.style.height !== '')
+    const meta = events.find((event) => event.type === 'meta')
+    const bound = Math.log(Math.max(2, (meta?.type === 'meta' ? meta.prompt_tokens.length : 0) + shown.step))
+    for (const [layer, head] of [
+      [3, 4],
+      [20, 0],
+    ] as const) {
+      const cell = container.querySelector(`.mav-heads-cell[data-layer="${layer}"][data-head="${head}"]`) as HTMLElement
+      const box = cell.getBoundingClientRect()
+      const origin = canvas.getBoundingClientRect()
+      const ratio = canvas.width / origin.width
+      const x = Math.floor((box.left + box.width / 2 - origin.left) * ratio)
+      const y = Math.floor((box.top + box.height / 2 - origin.top) * ratio)
+      const pixel = (canvas.getContext('2d') as CanvasRenderingContext2D).getImageData(x, y, 1, 1).data
+      const h = Math.min(1, (shown.heads?.entropy[layer]?.[head] ?? 0) / bound)
+      const probe = document.createElement('div')
+      probe.style.background = `color-mix(in srgb, var(--mav-accent) ${(1 - h) * 100}%, var(--mav-track))`
+      container.append(probe)
+      const expected = rgba(getComputedStyle(probe).backgroundColor)
+      probe.remove()
+      for (let i = 0; i < 4; i++)
+        expect(Math.abs((pixel[i] as number) - (expected[i] as number))).toBeLessThanOrEqual(3)
+    }
     first?.focus()
     await userEvent.keyboard('{ArrowDown}{ArrowDown}{ArrowRight}{Enter}')
     await settle(() => container.querySelector('[data-chosen="2:1"]') !== null)

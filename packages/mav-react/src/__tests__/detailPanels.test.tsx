@@ -1,6 +1,7 @@
 import {
   createRunStore,
   findAnomalies,
+  type MavAnomaly,
   type MavEvent,
   type MavStepEvent,
   parseRecording,
@@ -9,6 +10,7 @@ import {
 import { act, fireEvent, render, screen, within } from '@testing-library/react'
 import { describe, expect, it } from 'vitest'
 import detailText from '../__fixtures__/smollm2-detail.mavrec.jsonl?raw'
+import { MarkTicks } from '../AnomalyTicks'
 import {
   AttentionHeadsPanel,
   createAnomalyStore,
@@ -18,7 +20,7 @@ import {
   MavRunScope,
   Timeline,
 } from '../index'
-import { makeStep, recordingEvents, stepsOf } from './helpers'
+import { drawnMarks, makeStep, recordingEvents, stepsOf } from './helpers'
 
 /** A real 14-step greedy run of the bundled SmolLM2 (30 layers, 9 heads) with `detail: ["heads", "lens"]`. */
 const detailEvents = (): MavEvent[] => parseRecording(detailText).events
@@ -150,13 +152,14 @@ describe('anomaly marks', () => {
       <MAVContainer events={events} updates="sync" anomalies={{ lowProbability: 0.3 }} panels={['generated_text']} />,
     )
     const slider = screen.getByRole('slider')
-    const ticks = Array.from(slider.querySelectorAll<HTMLElement>('.mav-mark')).map((m) => Number(m.dataset.step))
-    expect(ticks).toEqual(expected)
-    const heatmapTicks = container.querySelectorAll('.mav-heatmap .mav-mark')
-    expect(heatmapTicks.length).toBe(expected.length * 2)
+    expect(drawnMarks(slider)).toEqual(expected)
+    const heatmaps = Array.from(container.querySelectorAll('.mav-heatmap'))
+    expect(heatmaps.map((heatmap) => drawnMarks(heatmap))).toEqual([expected, expected])
     act(() => slider.focus())
     fireEvent.keyDown(slider, { key: 'Home' })
     fireEvent.keyDown(slider, { key: ']' })
+    // The shown step is marked: the controls say why.
+    expect(container.querySelector('.mav-anomaly-why')?.textContent).toMatch(/^Step \d+: low probability \(/)
     expect(Number(slider.getAttribute('aria-valuenow')) - 1).toBe(expected[0] === 0 ? expected[1] : expected[0])
     fireEvent.keyDown(slider, { key: 'End' })
     fireEvent.keyDown(slider, { key: '[' })
@@ -175,7 +178,7 @@ describe('anomaly marks', () => {
     const { container } = render(<MAVContainer events={events} updates="sync" anomalies panels={[]} />)
     const input = within(container).getByRole('spinbutton') as HTMLInputElement
     expect(input.value).toBe('10')
-    const count = () => container.querySelectorAll('.mav-slider .mav-mark').length
+    const count = () => drawnMarks(container.querySelector('.mav-slider') as HTMLElement).length
     const before = count()
     fireEvent.change(input, { target: { value: '60' } })
     expect(count()).toBe(findAnomalies(stepsOf(events), { lowProbability: 0.6 }).length)
@@ -202,5 +205,46 @@ describe('createAnomalyStore', () => {
     const all = findAnomalies(stepsOf(events), { lowProbability: 0.3 }).map((x) => x.step)
     expect(a.marked).toEqual(all)
     expect(b.marked).toEqual(all.filter((step) => step < behind.steps.length))
+  })
+})
+
+describe('MarkTicks', () => {
+  const marksOf = (steps: number[], byStep = new Map<number, MavAnomaly>()) => {
+    for (const step of steps) {
+      if (!byStep.has(step)) {
+        byStep.set(step, { step, kinds: ['low_probability'], probability: 0.05, entropyZ: 0, layer: 0, layerZ: 0 })
+      }
+    }
+    return { marked: steps, byStep }
+  }
+
+  it('extends the ticks for new marks and widens the view as the track grows', () => {
+    const byStep = new Map<number, MavAnomaly>()
+    const { container, rerender } = render(<MarkTicks marks={marksOf([1, 4], byStep)} capacity={10} />)
+    const path = () => container.querySelector('.mav-mark')
+    const box = container.querySelector('.mav-marks')
+    expect(drawnMarks(container)).toEqual([1, 4])
+    expect(path()?.getAttribute('d')).toBe('M1 0V1M4 0V1')
+    expect(box?.getAttribute('viewBox')).toBe('0 0 9 1')
+    rerender(<MarkTicks marks={marksOf([1, 4, 12], byStep)} capacity={40} />)
+    expect(drawnMarks(container)).toEqual([1, 4, 12])
+    expect(path()?.getAttribute('d')).toBe('M1 0V1M4 0V1M12 0V1')
+    // The slider's stops: step 39 is the right end.
+    expect(box?.getAttribute('viewBox')).toBe('0 0 39 1')
+    expect(container.querySelectorAll('.mav-mark')).toHaveLength(1)
+  })
+
+  it('redraws for a new run or threshold and for a reader behind the drawn ticks', () => {
+    const { container, rerender } = render(<MarkTicks marks={marksOf([2, 5, 7])} capacity={10} columns />)
+    // Column centres of a heatmap of 10 columns.
+    expect(container.querySelector('.mav-mark')?.getAttribute('d')).toBe('M2.5 0V1M5.5 0V1M7.5 0V1')
+    expect(container.querySelector('.mav-marks')?.getAttribute('viewBox')).toBe('0 0 10 1')
+    rerender(<MarkTicks marks={marksOf([3])} capacity={10} columns />)
+    expect(drawnMarks(container)).toEqual([3])
+    const byStep = new Map<number, MavAnomaly>()
+    rerender(<MarkTicks marks={marksOf([3, 6, 8], byStep)} capacity={10} columns />)
+    rerender(<MarkTicks marks={marksOf([3, 6], byStep)} capacity={10} columns />)
+    expect(drawnMarks(container)).toEqual([3, 6])
+    expect(container.querySelector('.mav-mark')?.getAttribute('d')).toBe('M3.5 0V1M6.5 0V1')
   })
 })

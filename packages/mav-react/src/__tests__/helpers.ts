@@ -71,3 +71,9 @@ export function sseResponse(bytes: Uint8Array, size = 97, signal?: AbortSignal):
   })
   return new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream' } })
 }
+
+/** The marked steps the anomaly ticks inside `element` draw (their path lists them). */
+export function drawnMarks(element: ParentNode): number[] {
+  const steps = element.querySelector<SVGElement>('.mav-mark')?.dataset.steps ?? ''
+  return steps === '' ? [] : steps.split(' ').map(Number)
+}
