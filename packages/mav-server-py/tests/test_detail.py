@@ -18,11 +18,12 @@ import numpy as np
 import pytest
 import torch
 
+from mav_server import generation
 from mav_server.config import Settings
 from mav_server.detail import head_detail, lens_detail
 from mav_server.engines import torch as torch_engine
 from mav_server.models import ModelRegistry
-from mav_server.protocol import MetaEvent, StepEvent
+from mav_server.protocol import MetaEvent, StatusEvent, StepEvent
 from mav_server.wire import event_data
 
 from .conftest import run_events
@@ -137,6 +138,8 @@ def test_detail_a_model_cannot_give_is_refused(serve: Any, monkeypatch: pytest.M
     monkeypatch.delitem(torch_engine.FINAL_NORMS, "gpt2")  # as for an architecture without a known norm
     registry = ModelRegistry([tiny_gpt2_source()], device="cpu")
     server = serve(Settings(), registry)
+    listed = httpx.get(f"{server.url}/api/models", timeout=30).json()["models"]
+    assert [m["detail"] for m in listed] == [["heads"]]  # what the 400 below is checked against
     refused = httpx.post(f"{server.url}/api/run", json={"prompt": "hi", "detail": ["lens"]}, timeout=30)
     assert refused.status_code == 400 and refused.headers["content-type"].startswith("application/json")
     error = refused.json()["error"]
@@ -161,3 +164,27 @@ def test_lens_and_head_arithmetic_against_sorting() -> None:
     assert np.allclose(heads.weights, -np.sort(-rows, axis=-1)[..., :8])
     assert np.allclose(heads.entropy, -(rows * np.log(rows + 1e-9)).sum(axis=-1), atol=1e-5)
     assert head_detail(rows[..., :3]).positions.shape == (2, 3, 3)  # fewer positions than 8
+
+
+@pytest.mark.parametrize("model", ["tiny-gpt2", "tiny-broken"])
+def test_detail_beside_the_next_pass_gives_the_same_events(
+    model: str, tiny_registry: ModelRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker that computes a step's detail while the next pass runs changes no event, forced
+    steps and a pass that fails mid-run (every step before it still out, then the error) included."""
+    body = {
+        "model": model,
+        "prompt": "Hello there",
+        "max_new_tokens": 6,
+        "forced": {"model": model, "token_ids": [11, 12]},
+        "detail": ["heads", "lens"],
+    }
+
+    def run(overlap: bool) -> list[dict[str, Any]]:
+        monkeypatch.setattr(generation, "OVERLAP_LENS", overlap)
+        events = [e for e in run_events(tiny_registry, body) if not isinstance(e, (MetaEvent, StatusEvent))]
+        return [{"kind": type(e).__name__} | e.model_dump(exclude={"elapsed_ms"}) for e in events]
+
+    inline, overlapped = run(False), run(True)
+    assert overlapped == inline
+    assert sum(e["kind"] == "StepEvent" for e in inline) >= 2

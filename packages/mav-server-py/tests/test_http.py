@@ -92,6 +92,7 @@ def test_models_and_health(server: Any, validate: Any) -> None:
     assert by_id[TINY_GPT2_ID]["default"] is True
     assert by_id[TINY_GPT2_ID]["architecture"] == "GPT2LMHeadModel"
     assert by_id[TINY_GPT2_ID]["n_layers"] == 2
+    assert by_id[TINY_GPT2_ID]["detail"] == ["heads", "lens"]
     health = httpx.get(f"{server.url}/api/health", timeout=TIMEOUT).json()
     validate("health_response", health)
     assert health["status"] == "ok"

@@ -41,6 +41,17 @@ describe('createMavClient', () => {
     expect(fetch.mock.calls[0]?.[1]?.headers).toMatchObject({ authorization: 'Bearer t' })
   })
 
+  it("reads each model's detail kinds, and refuses a listing with an unknown kind", async () => {
+    const withDetail = { ...model, engine: 'torch', detail: ['heads'] }
+    const listing = (detail: unknown) => vi.fn(async () => json({ models: [{ ...model, detail }] }))
+    expect(
+      await createMavClient({ baseUrl: '/api', fetch: vi.fn(async () => json({ models: [withDetail] })) }).listModels(),
+    ).toEqual([withDetail])
+    await expect(createMavClient({ baseUrl: '/api', fetch: listing(['attention']) }).listModels()).rejects.toThrow(
+      MavProtocolError,
+    )
+  })
+
   it('streams a run: POSTs the request as JSON and yields the events', async () => {
     const fetch = vi.fn(async () => sse(streamOf([basic.bytes])))
     const client = createMavClient({ baseUrl: '/api', fetch, headers: () => ({ 'x-token': 'fresh' }) })

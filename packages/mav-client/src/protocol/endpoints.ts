@@ -1,5 +1,6 @@
 import * as z from 'zod/mini'
 import { count } from './primitives'
+import { detailSchema } from './request'
 
 /** One entry of `GET /models`. */
 export const modelInfoSchema = z.object({
@@ -14,6 +15,11 @@ export const modelInfoSchema = z.object({
   loaded: z.boolean(),
   /** The engine that serves the model on this server (`torch`, `numpy`); optional (older servers leave it out). */
   engine: z.optional(z.string()),
+  /**
+   * The `detail` kinds (`RunRequest.detail`) this model gives on this server; a run asking for another is
+   * refused with `400`. Optional (older servers leave it out: ask, and handle the `400`).
+   */
+  detail: z.optional(z.array(detailSchema)),
 })
 export type MavModelInfo = z.output<typeof modelInfoSchema>
 

@@ -8,9 +8,11 @@ the position's arrays into the event.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +25,9 @@ from .protocol import DoneEvent, DoneReason, EffectiveRequest, ErrorEvent, Event
 from .sampling import Sampler
 
 log = logging.getLogger("mav_server.generation")
+
+OVERLAP_LENS = True
+"""Compute a step's detail on a worker thread while the next forward pass runs (off: in line)."""
 
 Emit = Callable[[Event], None]
 Cancelled = Callable[[], bool]
@@ -60,10 +65,41 @@ def iter_steps(
     decoder = loaded.decoder(len(prompt_ids) + len(forced) + max_new_tokens)
     drafter = Drafter(decoder, prompt_ids, loaded.draft_cost)
     sampler.advance(len(forced))
-    for token_id, out in drafter.force(forced, outputs=forced_outputs):
-        yield _raw_step(loaded, token_id, out, aggregation, details, forced=True)
-    for token_id, out in drafter.steps(sampler.choose, max_new_tokens):
-        yield _raw_step(loaded, token_id, out, aggregation, details)
+    passes = itertools.chain(
+        ((token_id, out, True) for token_id, out in drafter.force(forced, outputs=forced_outputs)),
+        ((token_id, out, False) for token_id, out in drafter.steps(sampler.choose, max_new_tokens)),
+    )
+    if "lens" not in details or not OVERLAP_LENS:
+        for token_id, out, was_forced in passes:
+            yield _raw_step(loaded, token_id, out, aggregation, details, forced=was_forced)
+        return
+    # The lens is one large matrix product: it runs on a worker (BLAS and torch release the GIL) while
+    # the next forward pass runs here, and each step still comes out whole and in order.
+    with ThreadPoolExecutor(1, thread_name_prefix="mav-lens") as worker:
+        pending: Future[RawStep] | None = None
+        try:
+            while True:
+                try:
+                    token_id, out, is_forced = next(passes)
+                except StopIteration:
+                    break
+                except Exception:
+                    if pending is not None:  # a failed pass still lets the step before it out
+                        yield pending.result()
+                        pending = None
+                    raise
+                # Copies: the worker reads them while the decoder makes the next outputs.
+                own = Outputs(out.logits.copy(), out.hidden_states.copy(), out.attentions.copy())
+                job = worker.submit(_raw_step, loaded, token_id, own, aggregation, details, forced=is_forced)
+                if pending is not None:
+                    yield pending.result()
+                pending = job
+            if pending is not None:
+                yield pending.result()
+                pending = None
+        finally:
+            if pending is not None:
+                pending.cancel()
 
 
 def _raw_step(

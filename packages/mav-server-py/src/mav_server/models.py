@@ -210,6 +210,7 @@ class ModelRegistry:
                     default=model_id == self.default_id,
                     loaded=self.is_loaded(model_id),
                     engine=card.engine,
+                    detail=list(card.detail),
                 )
             )
         return out

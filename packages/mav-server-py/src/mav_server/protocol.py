@@ -119,6 +119,8 @@ class ModelInfo(BaseModel):
     default: bool
     loaded: bool
     engine: str | None = None
+    detail: list[Detail] | None = None
+    """The `RunRequest.detail` kinds the model gives (its card's, which `runs` checks requests against)."""
 
 
 class ModelsResponse(BaseModel):
