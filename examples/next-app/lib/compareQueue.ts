@@ -1,4 +1,4 @@
-import { type MavClient, type MavEvent, MavHttpError, type MavRunRequest } from '@mav/client'
+import { type MavClient, type MavEvent, MavHttpError, type MavRetryRunOptions, type MavRunRequest } from '@mav/client'
 
 /** How long a refused run waits when no run of this comparison is ahead of it (another client is). */
 const FALLBACK_WAIT_MS = 2000
@@ -40,7 +40,9 @@ export async function* queuedRun(
   await after
   for (;;) {
     if (signal.aborted) return
-    const iterator = client.run(request, { signal, retry: false })[Symbol.asyncIterator]()
+    // This queue does its own waiting: a client from `withRetries` must not retry on top of it.
+    const options: MavRetryRunOptions = { signal, retry: false }
+    const iterator = client.run(request, options)[Symbol.asyncIterator]()
     let first: IteratorResult<MavEvent>
     try {
       first = await iterator.next()

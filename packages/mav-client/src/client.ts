@@ -8,10 +8,8 @@ import {
   type MavModelInfo,
   modelsResponseSchema,
 } from './protocol/endpoints'
-import type { MavErrorEvent, MavEvent } from './protocol/mavEvent'
+import type { MavEvent } from './protocol/mavEvent'
 import type { MavRunRequest } from './protocol/request'
-import { type MavRetryInfo, type MavRetryPolicy, resolveRetryPolicy, retryDelay, sleep } from './retry'
-import { toErrorEvent } from './runStore'
 
 /** Headers sent with every request, or a function returning them (e.g. a fresh bearer token). */
 export type MavHeaders = Record<string, string> | (() => Record<string, string>)
@@ -24,8 +22,6 @@ export interface MavClientOptions {
   fetch?: typeof fetch
   /** Extra headers for every request. Default: none. */
   headers?: MavHeaders
-  /** Retries of `run` when the server refuses or drops it in a way that may pass. Default: none. */
-  retry?: MavRetryPolicy | false
 }
 
 /** Per-call options. */
@@ -35,12 +31,7 @@ export interface MavRequestOptions {
 }
 
 /** Options of `run`. */
-export interface MavRunOptions extends MavRequestOptions {
-  /** Retries for this run; `false` turns off the client's. Default: the client's `retry`. */
-  retry?: MavRetryPolicy | false
-  /** Called before each retry's wait (besides the policy's own `onRetry`). Default: none. */
-  onRetry?: (info: MavRetryInfo) => void
-}
+export interface MavRunOptions extends MavRequestOptions {}
 
 /** A client of one mav/1 server. */
 export interface MavClient {
@@ -53,8 +44,8 @@ export interface MavClient {
   /**
    * `POST /run`: streams the run's events. Throws {@link MavHttpError} when the server refuses the
    * request or cannot be reached (status 0, code `"unreachable"`); after that, every problem arrives as
-   * an `error` event. With `retry`, a refusal or a drop that may pass is tried again first (a retried
-   * run yields its `meta` again). Aborting `signal` ends the iteration quietly, waits included.
+   * an `error` event. Aborting `signal` ends the iteration quietly. To try again after a refusal or a
+   * drop that may pass, wrap the client in {@link withRetries}.
    */
   run(request: MavRunRequest, options?: MavRunOptions): AsyncIterable<MavEvent>
   /** The `GET /run?params=` URL of a request, for a plain `EventSource`. */
@@ -182,38 +173,8 @@ export function createMavClient(options: MavClientOptions): MavClient {
     async health(opts = {}) {
       return readJson(await get('/health', opts.signal), healthResponseSchema, 'GET /health')
     },
-    async *run(request, opts = {}) {
-      const policy = resolveRetryPolicy(opts.retry ?? options.retry)
-      if (policy === undefined) {
-        yield* runOnce(request, opts.signal)
-        return
-      }
-      for (let attempt = 1; ; attempt++) {
-        let failure: unknown
-        let stepped = false
-        try {
-          for await (const event of runOnce(request, opts.signal)) {
-            if (event.type === 'step') stepped = true
-            // Held back: if a retry follows, the person never needs to see it.
-            if (event.type === 'error' && !stepped && retryDelay(event, attempt, policy, () => 0) !== undefined) {
-              failure = event
-              break
-            }
-            yield event
-          }
-        } catch (error) {
-          if (opts.signal?.aborted) return
-          if (retryDelay(error, attempt, policy, () => 0) === undefined) throw error
-          failure = error
-        }
-        if (failure === undefined || opts.signal?.aborted) return
-        const delayMs = retryDelay(failure, attempt, policy) as number
-        const error = (failure as MavEvent).type === 'error' ? (failure as MavErrorEvent) : toErrorEvent(failure)
-        const info: MavRetryInfo = { attempt, attempts: policy.attempts, delayMs, at: Date.now() + delayMs, error }
-        policy.onRetry?.(info)
-        opts.onRetry?.(info)
-        if (!(await sleep(delayMs, opts.signal))) return
-      }
+    run(request, opts = {}) {
+      return runOnce(request, opts.signal)
     },
     runUrl(request) {
       return `${baseUrl}/run?params=${encodeURIComponent(JSON.stringify(request))}`

@@ -27,8 +27,14 @@ export type { MavRecording } from './recording'
 export { parseRecording, serializeRecording } from './recording'
 export type { ReplayOptions } from './replay'
 export { replay } from './replay'
-export type { MavResolvedRetryPolicy, MavRetryInfo, MavRetryPolicy } from './retry'
-export { retryDelay } from './retry'
+export type {
+  MavResolvedRetryPolicy,
+  MavRetryInfo,
+  MavRetryingClient,
+  MavRetryPolicy,
+  MavRetryRunOptions,
+} from './retry'
+export { retryDelay, withRetries } from './retry'
 export type { MavConsumeOptions, MavRunState, MavRunStatus, MavRunStore } from './runStore'
 export { createRunStore, toErrorEvent } from './runStore'
 export type { MavScale } from './scaling'

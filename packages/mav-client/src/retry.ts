@@ -1,5 +1,8 @@
+import type { MavClient, MavRunOptions } from './client'
 import { MavHttpError } from './errors'
-import type { MavErrorEvent } from './protocol/mavEvent'
+import type { MavErrorEvent, MavEvent } from './protocol/mavEvent'
+import type { MavRunRequest } from './protocol/request'
+import { toErrorEvent } from './runStore'
 
 /**
  * When `run` tries again after a refusal or a dropped stream: `429` and `503` answers (waiting what
@@ -91,4 +94,80 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
     }, ms)
     signal?.addEventListener('abort', onAbort, { once: true })
   })
+}
+
+/** Options of `run` on a client from {@link withRetries}. */
+export interface MavRetryRunOptions extends MavRunOptions {
+  /** Retries for this run; `false` turns them off. Default: the policy given to `withRetries`. */
+  retry?: MavRetryPolicy | false
+  /** Called before each retry's wait (besides the policy's own `onRetry`). Default: none. */
+  onRetry?: (info: MavRetryInfo) => void
+}
+
+/** A client whose `run` tries again, from {@link withRetries}. */
+export interface MavRetryingClient extends MavClient {
+  /**
+   * As {@link MavClient.run}, but a refusal or a drop that may pass is tried again first (a retried run
+   * yields its `meta` again). Aborting `signal` ends the iteration quietly, waits included.
+   */
+  run(request: MavRunRequest, options?: MavRetryRunOptions): AsyncIterable<MavEvent>
+}
+
+// The client each retrying client wraps, so wrapping one again replaces its policy instead of nesting.
+const wrapped = new WeakMap<MavClient, MavClient>()
+
+/**
+ * `client` with retries of `run`: a separate import, so an app that never retries does not carry them.
+ * Wrapping a client from `withRetries` again replaces its policy. Without `policy`, only runs given a
+ * `retry` option retry.
+ *
+ * @example
+ * const client = withRetries(createMavClient({ baseUrl: '/api' }), { attempts: 3 })
+ */
+export function withRetries(client: MavClient, policy?: MavRetryPolicy | false): MavRetryingClient {
+  const inner = wrapped.get(client) ?? client
+  // Impossible numbers fail here, where the policy is written, not at the first refusal.
+  resolveRetryPolicy(policy)
+  const retrying: MavRetryingClient = {
+    baseUrl: inner.baseUrl,
+    listModels: (opts) => inner.listModels(opts),
+    health: (opts) => inner.health(opts),
+    runUrl: (request) => inner.runUrl(request),
+    async *run(request, opts = {}) {
+      const { retry, onRetry, ...runOptions } = opts
+      const active = resolveRetryPolicy(retry ?? policy)
+      if (active === undefined) {
+        yield* inner.run(request, runOptions)
+        return
+      }
+      for (let attempt = 1; ; attempt++) {
+        let failure: unknown
+        let stepped = false
+        try {
+          for await (const event of inner.run(request, runOptions)) {
+            if (event.type === 'step') stepped = true
+            // Held back: if a retry follows, the person never needs to see it.
+            if (event.type === 'error' && !stepped && retryDelay(event, attempt, active, () => 0) !== undefined) {
+              failure = event
+              break
+            }
+            yield event
+          }
+        } catch (error) {
+          if (opts.signal?.aborted) return
+          if (retryDelay(error, attempt, active, () => 0) === undefined) throw error
+          failure = error
+        }
+        if (failure === undefined || opts.signal?.aborted) return
+        const delayMs = retryDelay(failure, attempt, active) as number
+        const error = (failure as MavEvent).type === 'error' ? (failure as MavErrorEvent) : toErrorEvent(failure)
+        const info: MavRetryInfo = { attempt, attempts: active.attempts, delayMs, at: Date.now() + delayMs, error }
+        active.onRetry?.(info)
+        onRetry?.(info)
+        if (!(await sleep(delayMs, opts.signal))) return
+      }
+    },
+  }
+  wrapped.set(retrying, inner)
+  return retrying
 }

@@ -3,11 +3,13 @@ import {
   type MavClient,
   type MavEvent,
   type MavRetryPolicy,
+  type MavRetryRunOptions,
   type MavRunRequest,
   type MavRunState,
   type MavRunStore,
   nextStepRequest,
   replay as replayEvents,
+  withRetries,
 } from '@mav/client'
 import { useCallback, useContext, useEffect, useRef, useState } from 'react'
 import { type MavUpdateMode, useRunState } from './context'
@@ -22,7 +24,9 @@ export interface UseMavRunOptions {
   /**
    * Retries of `start` when the server refuses or drops the run in a way that may pass (429, 503, a
    * drop before the first step). While it waits, `state.retry` says why and until when, so a UI can
-   * count down; `stop()` ends the wait. Default: the client's (none unless it was created with one).
+   * count down; `stop()` ends the wait. The hook wraps the client with `withRetries` for it; `false`
+   * turns off the retries of a client that already has them. Default: the client's (none unless it
+   * comes from `withRetries`).
    */
   retry?: MavRetryPolicy | false
 }
@@ -97,15 +101,17 @@ export function useMavRun(options: UseMavRunOptions = {}): UseMavRunResult {
       }
       const signal = begin()
       const retry = retryRef.current
-      // `run` is lazy: the fetch starts when `consume` asks for the first event.
-      const events = current.run(request, {
+      // A client that already retries still reports its waits; one that does not ignores `onRetry`.
+      const runOptions: MavRetryRunOptions = {
         signal,
-        ...(retry === undefined ? {} : { retry }),
+        ...(retry === false ? { retry } : {}),
         onRetry: (info) => {
           if (!signal.aborted) store.retrying(info)
         },
-      })
-      return store.consume(events, { signal, append })
+      }
+      const client = retry ? withRetries(current, retry) : current
+      // `run` is lazy: the fetch starts when `consume` asks for the first event.
+      return store.consume(client.run(request, runOptions), { signal, append })
     },
     [begin, store],
   )

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createMavClient } from '../client'
 import { MavHttpError } from '../errors'
 import type { MavEvent } from '../protocol/mavEvent'
-import { type MavRetryInfo, resolveRetryPolicy, retryDelay } from '../retry'
+import { type MavRetryInfo, resolveRetryPolicy, retryDelay, withRetries } from '../retry'
 import { createRunStore } from '../runStore'
 import { encoder, loadFixtures, streamOf } from './helpers'
 
@@ -63,14 +63,14 @@ afterEach(() => {
   vi.restoreAllMocks()
 })
 
-describe('run with retry', () => {
+describe('withRetries', () => {
   it('waits what Retry-After says after a 429, reports the wait, then streams', async () => {
     const fetch = fetchOf(
       () => refusal(429, 'too_many_runs', { 'retry-after': '2' }),
       () => sse(basic.bytes),
     )
     const retries: MavRetryInfo[] = []
-    const client = createMavClient({ baseUrl: '/api', fetch })
+    const client = withRetries(createMavClient({ baseUrl: '/api', fetch }))
     const { types, thrown } = await drain(
       client.run({ prompt: 'x' }, { retry: { attempts: 2 }, onRetry: (info) => retries.push(info) }),
     )
@@ -90,7 +90,7 @@ describe('run with retry', () => {
       () => sse(basic.bytes),
     )
     const delays: number[] = []
-    const client = createMavClient({ baseUrl: '/api', fetch, retry: { baseDelayMs: 400 } })
+    const client = withRetries(createMavClient({ baseUrl: '/api', fetch }), { baseDelayMs: 400 })
     const { types } = await drain(client.run({ prompt: 'x' }, { onRetry: (info) => delays.push(info.delayMs) }))
     expect(types.at(-1)).toBe('done')
     // Equal jitter with random() = 0.5: three quarters of 400, then of 800.
@@ -99,7 +99,7 @@ describe('run with retry', () => {
 
   it('gives up when the server asks for a longer wait than the policy allows', async () => {
     const fetch = fetchOf(() => refusal(429, 'too_many_runs', { 'retry-after': '120' }))
-    const client = createMavClient({ baseUrl: '/api', fetch })
+    const client = withRetries(createMavClient({ baseUrl: '/api', fetch }))
     const { thrown } = await drain(client.run({ prompt: 'x' }, { retry: { maxDelayMs: 10_000 } }))
     expect(thrown).toBeInstanceOf(MavHttpError)
     expect((thrown as MavHttpError).status).toBe(429)
@@ -110,7 +110,7 @@ describe('run with retry', () => {
     const fetch = fetchOf(
       ...Array.from({ length: 5 }, () => () => refusal(429, 'too_many_runs', { 'retry-after': '1' })),
     )
-    const client = createMavClient({ baseUrl: '/api', fetch })
+    const client = withRetries(createMavClient({ baseUrl: '/api', fetch }))
     const { thrown } = await drain(client.run({ prompt: 'x' }, { retry: { attempts: 2 } }))
     expect((thrown as MavHttpError).code).toBe('too_many_runs')
     expect(fetch).toHaveBeenCalledTimes(3)
@@ -118,13 +118,54 @@ describe('run with retry', () => {
 
   it('never retries a request the server refused for its content, nor without a policy', async () => {
     const invalid = fetchOf(() => refusal(400, 'invalid_request'))
-    const one = await drain(createMavClient({ baseUrl: '/api', fetch: invalid }).run({ prompt: 'x' }, { retry: {} }))
+    const one = await drain(
+      withRetries(createMavClient({ baseUrl: '/api', fetch: invalid })).run({ prompt: 'x' }, { retry: {} }),
+    )
     expect((one.thrown as MavHttpError).status).toBe(400)
     expect(invalid).toHaveBeenCalledTimes(1)
     const busy = fetchOf(() => refusal(429, 'too_many_runs', { 'retry-after': '1' }))
-    const two = await drain(createMavClient({ baseUrl: '/api', fetch: busy }).run({ prompt: 'x' }))
+    const two = await drain(withRetries(createMavClient({ baseUrl: '/api', fetch: busy })).run({ prompt: 'x' }))
     expect((two.thrown as MavHttpError).status).toBe(429)
     expect(busy).toHaveBeenCalledTimes(1)
+  })
+
+  it('never retries on a plain client, nor when a run says retry: false', async () => {
+    const plain = fetchOf(() => refusal(429, 'too_many_runs', { 'retry-after': '1' }))
+    const one = await drain(createMavClient({ baseUrl: '/api', fetch: plain }).run({ prompt: 'x' }))
+    expect((one.thrown as MavHttpError).status).toBe(429)
+    expect(plain).toHaveBeenCalledTimes(1)
+    const off = fetchOf(() => refusal(503, 'model_unavailable'))
+    const client = withRetries(createMavClient({ baseUrl: '/api', fetch: off }), { attempts: 5 })
+    const two = await drain(client.run({ prompt: 'x' }, { retry: false }))
+    expect((two.thrown as MavHttpError).status).toBe(503)
+    expect(off).toHaveBeenCalledTimes(1)
+  })
+
+  it('replaces the policy when wrapped again instead of nesting retries', async () => {
+    const fetch = fetchOf(...Array.from({ length: 9 }, () => () => refusal(503, 'model_unavailable')))
+    const client = withRetries(withRetries(createMavClient({ baseUrl: '/api', fetch }), { attempts: 3 }), {
+      attempts: 1,
+    })
+    const { thrown } = await drain(client.run({ prompt: 'x' }))
+    expect((thrown as MavHttpError).status).toBe(503)
+    expect(fetch).toHaveBeenCalledTimes(2)
+  })
+
+  it('passes the other calls to the client it wraps', async () => {
+    const fetch = fetchOf(
+      () => new Response(JSON.stringify({ models: [] }), { headers: { 'content-type': 'application/json' } }),
+    )
+    const client = withRetries(createMavClient({ baseUrl: '/api/', fetch }), {})
+    expect(client.baseUrl).toBe('/api')
+    expect(client.runUrl({ prompt: 'x' })).toBe('/api/run?params=%7B%22prompt%22%3A%22x%22%7D')
+    await expect(client.listModels()).resolves.toEqual([])
+    expect(fetch.mock.calls[0]?.[0]).toBe('/api/models')
+  })
+
+  it('refuses a policy with impossible numbers when it wraps', () => {
+    expect(() => withRetries(createMavClient({ baseUrl: '/api' }), { baseDelayMs: Number.NaN })).toThrow(
+      /baseDelayMs must be a finite number/,
+    )
   })
 
   it('retries a server that cannot be reached', async () => {
@@ -132,7 +173,7 @@ describe('run with retry', () => {
       () => new TypeError('fetch failed'),
       () => sse(basic.bytes),
     )
-    const client = createMavClient({ baseUrl: '/api', fetch, retry: {} })
+    const client = withRetries(createMavClient({ baseUrl: '/api', fetch }), {})
     const { types } = await drain(client.run({ prompt: 'x' }))
     expect(types.at(-1)).toBe('done')
     expect(fetch).toHaveBeenCalledTimes(2)
@@ -143,7 +184,7 @@ describe('run with retry', () => {
       () => sse(serverError),
       () => sse(basic.bytes),
     )
-    const client = createMavClient({ baseUrl: '/api', fetch, retry: {} })
+    const client = withRetries(createMavClient({ baseUrl: '/api', fetch }), {})
     const { types } = await drain(client.run({ prompt: 'x' }))
     expect(types).toEqual(['meta', 'meta', 'status', 'step', 'step', 'step', 'step', 'done'])
   })
@@ -153,14 +194,14 @@ describe('run with retry', () => {
       () => sse(beforeFirstStep),
       () => sse(basic.bytes),
     )
-    const client = createMavClient({ baseUrl: '/api', fetch, retry: {} })
+    const client = withRetries(createMavClient({ baseUrl: '/api', fetch }), {})
     const { types } = await drain(client.run({ prompt: 'x' }))
     expect(types).toEqual(['meta', 'status', 'meta', 'status', 'step', 'step', 'step', 'step', 'done'])
   })
 
   it('never restarts a run that has shown a step: the drop is yielded, retryable', async () => {
     const fetch = fetchOf(() => sse(afterFirstStep))
-    const client = createMavClient({ baseUrl: '/api', fetch, retry: {} })
+    const client = withRetries(createMavClient({ baseUrl: '/api', fetch }), {})
     const { types, seen, thrown } = await drain(client.run({ prompt: 'x' }))
     expect(thrown).toBeUndefined()
     expect(types).toEqual(['meta', 'status', 'step', 'error:incomplete_stream'])
@@ -173,7 +214,7 @@ describe('run with retry', () => {
       () => sse(serverError),
       () => sse(serverError),
     )
-    const client = createMavClient({ baseUrl: '/api', fetch, retry: { attempts: 1 } })
+    const client = withRetries(createMavClient({ baseUrl: '/api', fetch }), { attempts: 1 })
     const { types } = await drain(client.run({ prompt: 'x' }))
     expect(types).toEqual(['meta', 'meta', 'error:model_unavailable', 'done'])
   })
@@ -184,7 +225,7 @@ describe('run with retry', () => {
       () => sse(basic.bytes),
     )
     const controller = new AbortController()
-    const client = createMavClient({ baseUrl: '/api', fetch })
+    const client = withRetries(createMavClient({ baseUrl: '/api', fetch }))
     const events: MavEvent[] = []
     let ended = false
     const iteration = (async () => {
@@ -234,7 +275,7 @@ describe('run store while retrying', () => {
       () => refusal(503, 'model_unavailable', { 'retry-after': '1' }),
       () => sse(basic.bytes),
     )
-    const client = createMavClient({ baseUrl: '/api', fetch, retry: {} })
+    const client = withRetries(createMavClient({ baseUrl: '/api', fetch }), {})
     const store = createRunStore()
     const states: Array<{ status: string; retry: MavRetryInfo | null }> = []
     store.subscribe(() => states.push({ status: store.getSnapshot().status, retry: store.getSnapshot().retry }))

@@ -1,4 +1,4 @@
-import { createMavClient, type MavClient, type MavModelInfo } from '@mav/client'
+import { createMavClient, type MavClient, type MavModelInfo, withRetries } from '@mav/client'
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query'
 import { act, render, renderHook, screen, waitFor } from '@testing-library/react'
 import type { ReactNode } from 'react'
@@ -180,6 +180,35 @@ describe('useMavRun', () => {
     expect(waits).toEqual([{ status: 'connecting', attempt: 1, code: 'model_unavailable' }])
     expect(result.current.state.status).toBe('done')
     expect(result.current.state.retry).toBeNull()
+  })
+
+  it('shows the waits of a client that already retries, unless retry is false', async () => {
+    const fetch = vi.fn(
+      async () =>
+        new Response(JSON.stringify({ error: { code: 'too_many_runs', message: 'busy' } }), {
+          status: 429,
+          headers: { 'content-type': 'application/json', 'retry-after': '0' },
+        }),
+    )
+    const client = withRetries(createMavClient({ baseUrl: '/api', fetch: fetch as typeof globalThis.fetch }), {
+      attempts: 1,
+    })
+    const { result, rerender } = renderHook(({ retry }) => useMavRun({ client, updates: 'sync', retry }), {
+      initialProps: { retry: undefined as false | undefined },
+    })
+    const attempts: number[] = []
+    result.current.store.subscribe(() => {
+      const { retry } = result.current.store.getSnapshot()
+      if (retry) attempts.push(retry.attempt)
+    })
+    await act(() => result.current.start({ prompt: 'Hello' }))
+    expect(attempts).toEqual([1])
+    expect(fetch).toHaveBeenCalledTimes(2)
+    expect(result.current.state.error).toMatchObject({ code: 'too_many_runs' })
+    rerender({ retry: false })
+    await act(() => result.current.start({ prompt: 'Hello' }))
+    expect(attempts).toEqual([1])
+    expect(fetch).toHaveBeenCalledTimes(3)
   })
 
   it('stop() ends a retry wait at once', async () => {
