@@ -13,6 +13,8 @@ import { goals } from './goals.mjs'
 import { standaloneSize } from './standaloneSize.mjs'
 
 const quick = process.argv.includes('--quick')
+// `--only TEXT` re-runs the parts whose name holds TEXT and keeps every other figure of latest.json.
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined
 const tmp = join(tmpdir(), `mav-bench-${process.pid}`)
 mkdirSync(tmp, { recursive: true })
 
@@ -206,7 +208,7 @@ function markdown(meta, figures, details, failures) {
   return [
     '# Benchmark results',
     '',
-    `Written by \`pnpm bench${quick ? ' --quick' : ''}\` on ${meta.date}. ${quick ? '**Quick mode: small sizes, not results.**' : ''}`,
+    `Written by \`pnpm bench${quick ? ' --quick' : ''}\` on ${meta.date}. ${quick ? '**Quick mode: small sizes, not results.**' : ''}${only ? ` Only the parts named with "${only}" ran then (\`--only\`); the other figures come from the full run before.` : ''}`,
     '',
     `Machine: ${meta.cpu}, ${meta.cores} cores, ${meta.memory_gb} GB. Node ${meta.node}, ${meta.python} (${meta.python_packages}), ${meta.chromium}.`,
     '',
@@ -223,6 +225,14 @@ function markdown(meta, figures, details, failures) {
   ].join('\n')
 }
 
+/** The figures and details of the last full run (latest.json), for `--only`. */
+function previousRun() {
+  const path = join(root, 'bench', 'results', 'latest.json')
+  if (!existsSync(path)) return { figures: {}, details: {} }
+  const { details = {}, machine: _, ...figures } = JSON.parse(readFileSync(path, 'utf8'))
+  return { figures, details }
+}
+
 /** The "## History" section of the previous RESULTS.md, to write back after the new figures. */
 function keptHistory(path) {
   const previous = existsSync(path) ? readFileSync(path, 'utf8') : ''
@@ -231,10 +241,11 @@ function keptHistory(path) {
 }
 
 async function main() {
-  const figures = {}
-  const details = {}
+  const kept = only && !quick ? previousRun() : { figures: {}, details: {} }
+  const figures = kept.figures
+  const details = kept.details
   const failures = []
-  for (const [name, part] of parts) {
+  for (const [name, part] of parts.filter(([name]) => !only || name.includes(only))) {
     console.log(`\n== ${name}`)
     try {
       const result = await part()
