@@ -1,4 +1,5 @@
 import type { ChangeEvent } from 'react'
+import { TimelineButtons } from './TimelineButtons'
 
 export interface CompareTimelineProps {
   /** Steps of the longest run. */
@@ -22,23 +23,14 @@ export function CompareTimeline({ length, index, selected, live, onSelect }: Com
   const select = (next: number) => onSelect(Math.max(0, Math.min(last, next)))
   return (
     <div className="mav-timeline mav-compare-timeline" data-state={following ? 'live' : 'paused'}>
-      <div className="mav-timeline-buttons">
-        <button
-          type="button"
-          className="mav-button"
-          aria-pressed={following && live}
-          onClick={() => (following ? select(index) : onSelect(null))}
-          disabled={length === 0 || (following && !live)}
-        >
-          Follow live
-        </button>
-        <button type="button" className="mav-button" onClick={() => select(index - 1)} disabled={index <= 0}>
-          Previous step
-        </button>
-        <button type="button" className="mav-button" onClick={() => select(index + 1)} disabled={index >= last}>
-          Next step
-        </button>
-      </div>
+      <TimelineButtons
+        length={length}
+        index={index}
+        pressed={following && live}
+        followable={!following || live}
+        onFollow={() => (following ? select(index) : onSelect(null))}
+        select={select}
+      />
       <input
         className="mav-compare-slider"
         type="range"

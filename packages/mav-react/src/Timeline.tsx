@@ -14,6 +14,7 @@ import { AnomalyControls, MarkTicks } from './AnomalyTicks'
 import { useAnomalyMarks } from './anomalyMarks'
 import { selectIndex, useRunScope, useScopeSelector } from './context'
 import { visibleWhitespace } from './format'
+import { TimelineButtons } from './TimelineButtons'
 
 /** Props of {@link Timeline}. */
 export interface TimelineProps extends HTMLAttributes<HTMLDivElement> {
@@ -119,24 +120,15 @@ export const Timeline = forwardRef<HTMLDivElement, TimelineProps>(function Timel
       data-status={status}
       {...rest}
     >
-      <div className="mav-timeline-buttons">
-        {/* After the run, nothing is live: the button only goes back to the last step. */}
-        <button
-          type="button"
-          className="mav-button"
-          aria-pressed={live}
-          onClick={ACTIVE.has(status) ? toggle : follow}
-          disabled={length === 0 || (following && !live)}
-        >
-          Follow live
-        </button>
-        <button type="button" className="mav-button" onClick={() => select(index - 1)} disabled={index <= 0}>
-          Previous step
-        </button>
-        <button type="button" className="mav-button" onClick={() => select(index + 1)} disabled={index >= last}>
-          Next step
-        </button>
-      </div>
+      {/* After the run, nothing is live: the button only goes back to the last step. */}
+      <TimelineButtons
+        length={length}
+        index={index}
+        pressed={live}
+        followable={!following || live}
+        onFollow={ACTIVE.has(status) ? toggle : follow}
+        select={select}
+      />
       <div
         ref={trackRef}
         className="mav-slider"
