@@ -1,6 +1,6 @@
 import type { MavModelInfo } from '@mav/client'
 import { AGGREGATIONS, type DemoSettings } from '../../lib/settings'
-import { defaultLabel, Field, modelLabel, NUMBER_FIELDS } from './SettingsForm'
+import { Field, ModelSelect, NUMBER_FIELDS } from './SettingsForm'
 
 export interface CompareRunFormProps {
   /** The run's letter: ids are `field-<letter>-<wire name>`. */
@@ -61,17 +61,13 @@ export function CompareRunForm({
         />
       </Field>
       <Field id={id('model')} label="Model">
-        <select id={id('model')} value={settings.model} onChange={(event) => set('model', event.target.value)}>
-          <option value="">{modelsPending ? 'Loading models…' : defaultLabel(models)}</option>
-          {models?.map((model) => (
-            <option key={model.id} value={model.id}>
-              {modelLabel(model)}
-            </option>
-          ))}
-          {settings.model !== '' && models && !models.some((model) => model.id === settings.model) && (
-            <option value={settings.model}>{settings.model} (not offered by this backend)</option>
-          )}
-        </select>
+        <ModelSelect
+          id={id('model')}
+          value={settings.model}
+          onChange={(model) => set('model', model)}
+          models={models}
+          modelsPending={modelsPending}
+        />
       </Field>
       <div className="demo-grid">
         {NUMBER_FIELDS.map(({ key, field, label: text, hint, step }) => (

@@ -78,6 +78,37 @@ export function defaultLabel(models: MavModelInfo[] | undefined): string {
   return fallback ? `Server default: ${modelLabel(fallback)}` : 'Server default'
 }
 
+/** The backend's models, the server default first; a model from a link the backend lacks stays shown. */
+export function ModelSelect({
+  id,
+  value,
+  onChange,
+  models,
+  modelsPending,
+  invalid,
+}: {
+  id: string
+  value: string
+  onChange: (model: string) => void
+  models: MavModelInfo[] | undefined
+  modelsPending: boolean
+  invalid?: boolean
+}) {
+  return (
+    <select id={id} value={value} onChange={(event) => onChange(event.target.value)} aria-invalid={invalid}>
+      <option value="">{modelsPending ? 'Loading models…' : defaultLabel(models)}</option>
+      {models?.map((model) => (
+        <option key={model.id} value={model.id}>
+          {modelLabel(model)}
+        </option>
+      ))}
+      {value !== '' && models && !models.some((model) => model.id === value) && (
+        <option value={value}>{value} (not offered by this backend)</option>
+      )}
+    </select>
+  )
+}
+
 /** Prompt, model, sampling, display and panel settings, with the Start/Stop button. */
 export function SettingsForm({
   settings,
@@ -116,22 +147,14 @@ export function SettingsForm({
       </Field>
 
       <Field id="field-model" label="Model">
-        <select
+        <ModelSelect
           id="field-model"
           value={settings.model}
-          onChange={(event) => set('model', event.target.value)}
-          aria-invalid={invalid('model')}
-        >
-          <option value="">{modelsPending ? 'Loading models…' : defaultLabel(models)}</option>
-          {models?.map((model) => (
-            <option key={model.id} value={model.id}>
-              {modelLabel(model)}
-            </option>
-          ))}
-          {settings.model !== '' && models && !models.some((model) => model.id === settings.model) && (
-            <option value={settings.model}>{settings.model} (not offered by this backend)</option>
-          )}
-        </select>
+          onChange={(model) => set('model', model)}
+          models={models}
+          modelsPending={modelsPending}
+          invalid={invalid('model')}
+        />
       </Field>
 
       <div className="demo-grid">
