@@ -115,7 +115,7 @@ def _unknown_module(model: Any) -> str | None:
 
 @dataclass(frozen=True)
 class Layer:
-    """One block's weights; each matrix (in, out), contiguous, as `torch.mm(x, w_t)` is `F.linear(x, w)`."""
+    """One block's weights; each matrix (in, out), as `torch.mm(x, w_t)` is `F.linear(x, w)`."""
 
     input_norm: torch.Tensor
     input_eps: torch.Tensor
@@ -138,13 +138,13 @@ class LlamaWeights:
     """The model's weight matrices laid out for one-token products, q/k/v and gate/up fused, once per
     model.
 
-    Each matrix is stored transposed, (in, out) and contiguous: a product with one row of activations
-    then streams through the weights adding scaled rows (`nn.Linear`'s (out, in) rows would be one
-    short dot product each, which BLAS does markedly slower). The model's own parameters are pointed
-    at transposed views of these tensors (the same values), so the layout costs no memory and the HF
-    forward computes with exactly these numbers and this layout; the embedding, when tied to the
-    unembedding, is a view of it too. `is_current` notices when the model's parameters were replaced
-    since (the weights must then be laid out again).
+    A matrix with at least as many outputs as inputs is stored transposed, (in, out) and contiguous: a
+    product with one row of activations then streams through the weights adding scaled rows
+    (`nn.Linear`'s (out, in) rows would be one short dot product each, which BLAS does markedly
+    slower). The model's own parameters are pointed at transposed views of these tensors (the same
+    values), so the layout costs no memory and the HF forward computes with exactly these numbers and
+    this layout; the embedding, when tied to the unembedding, is a view of it too. `is_current`
+    notices when the model's parameters were replaced since (the weights must then be laid out again).
     """
 
     def __init__(self, model: Any) -> None:
@@ -183,8 +183,14 @@ class LlamaWeights:
         )
 
     def _transpose(self, params: list[torch.nn.Parameter]) -> torch.Tensor:
-        """`params` (each (out, in)) side by side as one contiguous (in, sum of outs) tensor; each
-        parameter becomes the transposed view of its columns."""
+        """`params` (each (out, in)) side by side as one (in, sum of outs) operand of `torch.mm`.
+
+        Contiguous in that layout (each parameter becoming the transposed view of its columns) when the
+        outputs are at least as many as the inputs; a matrix with fewer outputs (the MLP's down
+        projection) keeps its rows, whose long dot products BLAS runs faster than short wide rows."""
+        if len(params) == 1 and params[0].shape[0] < params[0].shape[1]:
+            self._laid_out.append((params[0], params[0].detach()))
+            return params[0].detach().t()
         # Outside inference mode even when called inside it: the model's parameters become views of
         # these tensors and must stay usable by any later forward.
         with torch.inference_mode(False), torch.no_grad():
