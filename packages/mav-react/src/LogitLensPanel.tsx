@@ -1,5 +1,6 @@
 import { type MavRunState, type MavStepEvent, settlingLayer } from '@mav/client'
 import {
+  type CSSProperties,
   forwardRef,
   type HTMLAttributes,
   type RefObject,
@@ -141,7 +142,11 @@ export const LogitLensPanel = forwardRef<HTMLElement, LogitLensPanelProps>(funct
       }
       {...rest}
     >
-      {table && <div className="mav-lens">{table}</div>}
+      {table && (
+        <div className="mav-lens" style={{ '--mav-lens-rows': lens?.ids.length } as CSSProperties}>
+          {table}
+        </div>
+      )}
       {history && scope && lens && (
         <figure className="mav-lens-strip">
           <figcaption className="mav-heatmap-caption">Which layer settles, by step</figcaption>
