@@ -11,7 +11,15 @@ import {
   useRef,
 } from 'react'
 import { MavBranchContext, MavRunScopeContext, type RunReader, usePanelReader } from './context'
-import { LensTable, type LensTableProps, lensBranchPoint, lensRowLabel, lensShape, writeLens } from './lensTable'
+import {
+  LensTable,
+  type LensTableProps,
+  lensBranchPoint,
+  lensRowLabel,
+  lensShape,
+  lensWritten,
+  writeLens,
+} from './lensTable'
 import { Panel } from './Panel'
 import type { MavBranchEvent } from './TopPredictionsPanel'
 import { usePanelSource } from './usePanelSource'
@@ -123,9 +131,11 @@ export const LogitLensPanel = forwardRef<HTMLElement, LogitLensPanelProps>(funct
       ) : null,
     [shape],
   )
-  // biome-ignore lint/correctness/useExhaustiveDependencies: `table` re-runs it when the cells are new
+  const written = useRef({ table, cells: lensWritten() })
   useLayoutEffect(() => {
-    if (tableRef.current && step) writeLens(tableRef.current, step, settles)
+    // New cells hold what React made them with, which may not be what was last written.
+    if (written.current.table !== table) written.current = { table, cells: lensWritten() }
+    if (tableRef.current && step) writeLens(tableRef.current, step, settles, written.current.cells)
   }, [step, settles, table])
 
   return (

@@ -102,7 +102,6 @@ export const LensTable = forwardRef<HTMLTableElement, LensTableProps>(function L
 })
 
 function setAttribute(element: Element, name: string, value: string | null) {
-  if (element.getAttribute(name) === value) return
   if (value === null) element.removeAttribute(name)
   else element.setAttribute(name, value)
 }
@@ -110,45 +109,77 @@ function setAttribute(element: Element, name: string, value: string | null) {
 /** Sets an element's only text, keeping its text node (the one React made) when there is one. */
 function setText(element: Element | undefined, text: string) {
   const node = element?.firstChild
-  if (node?.nodeType === 3 && node === element?.lastChild) {
-    if (node.nodeValue !== text) node.nodeValue = text
-  } else if (element && element.textContent !== text) {
-    element.textContent = text
-  }
+  if (node?.nodeType === 3 && node === element?.lastChild) node.nodeValue = text
+  else if (element) element.textContent = text
 }
+
+/** What {@link writeLens} last wrote into each cell of one table, so that it compares in JS, not DOM. */
+export interface LensWritten {
+  settles: number | null | undefined
+  step: number
+  ids: number[]
+  texts: string[]
+  percents: string[]
+  chosen: boolean[]
+}
+
+/** An empty record: the next {@link writeLens} with it writes every cell. */
+export const lensWritten = (): LensWritten => ({
+  settles: undefined,
+  step: -1,
+  ids: [],
+  texts: [],
+  percents: [],
+  chosen: [],
+})
 
 /**
  * Writes `step`'s lens into a table made by {@link LensTable} with the same shape, touching only what
- * differs: no reconciliation of its cells per step, and unchanged text is not laid out again.
+ * differs from what `written` says is there: no reconciliation of its cells per step, and unchanged
+ * text is not laid out again.
  */
-export function writeLens(table: HTMLTableElement, step: MavStepEvent, settles: number | null) {
+export function writeLens(table: HTMLTableElement, step: MavStepEvent, settles: number | null, written: LensWritten) {
   const lens = step.lens
   const rows = table.tBodies[0]?.rows
   if (!lens || !rows) return
+  const stepMoved = written.step !== step.step
+  written.step = step.step
   for (let row = 0; row < rows.length; row++) {
     const tr = rows[row] as HTMLTableRowElement
-    const ids = lens.ids[row] ?? []
     const on = row === settles
-    setAttribute(tr, 'data-settles', on ? 'true' : null)
-    setAttribute(tr, 'aria-current', on ? 'true' : null)
-    setText(tr.cells[0]?.lastElementChild ?? undefined, on ? SETTLES : '')
+    if (written.settles === undefined || on !== (row === written.settles)) {
+      setAttribute(tr, 'data-settles', on ? 'true' : null)
+      setAttribute(tr, 'aria-current', on ? 'true' : null)
+      setText(tr.cells[0]?.lastElementChild ?? undefined, on ? SETTLES : '')
+    }
+    const ids = lens.ids[row] ?? []
     for (let i = 0; i < ids.length; i++) {
       const td = tr.cells[i + 1]
-      const id = ids[i] as number
       if (!td) continue
-      const probability = lens.probs[row]?.[i] ?? 0
+      const at = row * ids.length + i
+      const id = ids[i] as number
       const text = tokenText(lens, id)
-      setAttribute(td, 'data-chosen', id === step.token.id ? 'true' : null)
-      setAttribute(td, 'data-token-id', String(id))
-      setAttribute(td, 'title', cellTitle(probability))
-      setText(td.children[0], visibleWhitespace(text))
-      setText(td.children[1], cellPercent(probability))
+      const probability = lens.probs[row]?.[i] ?? 0
+      const percent = cellPercent(probability)
+      const chosen = id === step.token.id
+      if (written.ids[at] !== id) td.setAttribute('data-token-id', String(id))
+      if (written.chosen[at] !== chosen) setAttribute(td, 'data-chosen', chosen ? 'true' : null)
+      if (written.texts[at] !== text) setText(td.children[0], visibleWhitespace(text))
+      if (written.percents[at] !== percent) {
+        td.title = cellTitle(probability)
+        setText(td.children[1], percent)
+      }
       const button = td.children[2]
-      if (button) setAttribute(button, 'aria-label', branchLabel(text, step.step))
+      if (button && (stepMoved || written.texts[at] !== text))
+        button.setAttribute('aria-label', branchLabel(text, step.step))
+      written.ids[at] = id
+      written.texts[at] = text
+      written.percents[at] = percent
+      written.chosen[at] = chosen
     }
   }
+  written.settles = settles
 }
-
 /** The candidate a "continue" button of the table stands for, at `step`. */
 export function lensBranchPoint(button: Element, step: MavStepEvent) {
   const id = Number(button.closest('td')?.dataset.tokenId)

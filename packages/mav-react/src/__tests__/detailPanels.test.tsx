@@ -18,6 +18,7 @@ import {
   GeneratedTextPanel,
   LogitLensPanel,
   MAVContainer,
+  type MavBranchEvent,
   MavRunScope,
   Timeline,
 } from '../index'
@@ -143,9 +144,10 @@ describe('LogitLensPanel', () => {
   it('writes each new step into the same cells', () => {
     const events = detailEvents()
     const steps = stepsOf(events)
+    const points: MavBranchEvent[] = []
     const scope = (stepIndex: number) => (
       <MavRunScope events={events} stepIndex={stepIndex} updates="sync">
-        <LogitLensPanel />
+        <LogitLensPanel onBranch={(point) => points.push(point)} />
       </MavRunScope>
     )
     const { rerender } = render(scope(1))
@@ -170,11 +172,16 @@ describe('LogitLensPanel', () => {
           expect(td.getAttribute('data-token-id')).toBe(String(id))
           expect(td.hasAttribute('data-chosen')).toBe(id === step.token.id)
           expect(td.title).toBe(`${Math.round(probability * 1000) / 10}%`)
-          expect(td.textContent).toBe(
-            `${visibleWhitespace(lens.texts[String(id)] ?? '')} ${(probability * 100).toFixed(1)}`,
+          const text = lens.texts[String(id)] ?? ''
+          expect(td.textContent).toBe(`${visibleWhitespace(text)} ${(probability * 100).toFixed(1)}↪`)
+          expect(td.querySelector('button')?.getAttribute('aria-label')).toBe(
+            `Continue with ${JSON.stringify(text)} at step ${step.step + 1}`,
           )
         }
       }
+      fireEvent.click(rows[4]?.querySelectorAll('td button')[2] as Element)
+      const id = lens.ids[4]?.[2] as number
+      expect(points.at(-1)).toEqual({ step: step.step, tokenId: id, text: lens.texts[String(id)] })
       expect(within(region).getByText(settles === null ? 'not settled' : /^settles at/)).toBeTruthy()
     }
   })
