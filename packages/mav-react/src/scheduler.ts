@@ -73,6 +73,9 @@ export const scheduleFrame: Schedule = (flush) => {
   if (frameFlushes.length === 1) requestAnimationFrame(runFrameFlushes)
 }
 
+/** A run in these states still changes; in any other, the store holds its last state. */
+const ACTIVE: ReadonlySet<MavRunState['status']> = new Set(['connecting', 'loading', 'streaming'])
+
 /** Decides how many turns one frame may update, from what recent frames cost on this machine. */
 export interface Pacer {
   /** Turns the next frame may update (at least 1). */
@@ -166,18 +169,20 @@ export function createFrameScheduler(
     schedule(frame)
   }
   // A turn about to show the run's first step mounts every row of its components, which costs several
-  // updates: it gets a frame of its own, whatever the pacer has learnt.
+  // updates: it gets a frame of its own, whatever the pacer has learnt. A run that is over changes no
+  // more: every turn takes its last state in one frame, so the end reaches every panel at once.
   const frame = () => {
     scheduled = false
     const started = performance.now()
-    const budget = pace.perFrame()
     const order = turns.slice()
+    const settled = !ACTIVE.has(store.getSnapshot().status)
+    const budget = settled ? order.length : pace.perFrame()
     const start = next === undefined ? 0 : Math.max(0, order.indexOf(next))
     let flushed = 0
     for (let step = 0; step < order.length && flushed < budget; step++) {
       const index = (start + step) % order.length
       const turn = order[index] as Turn
-      const mounting = turn.mounting()
+      const mounting = !settled && turn.mounting()
       if (mounting && flushed > 0) break
       if (turn.flush()) {
         flushed++

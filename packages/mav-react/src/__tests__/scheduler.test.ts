@@ -177,6 +177,31 @@ describe('the frame schedule', () => {
     off()
   })
 
+  it('brings every turn to the end of a run in one frame, whatever the pacer allows', async () => {
+    const store = createRunStore()
+    const scheduler = createFrameScheduler(store, scheduleFrame, oneTurn)
+    const readers = CONTAINER.map((priority) => scheduler.reader(priority))
+    const { seen, mark, off } = watch(readers)
+    const events = recordingEvents()
+    store.reset('connecting')
+    for (const event of events.slice(0, 8)) {
+      store.dispatch(event)
+      await frame()
+    }
+    for (const event of events.slice(8)) store.dispatch(event)
+    mark()
+    await frame()
+    const all = CONTAINER.map((_, index) => index)
+    expect(seen.at(-1)?.sort()).toEqual(all)
+    for (const reader of readers) expect(reader.getSnapshot()).toBe(store.getSnapshot())
+    // So does a reset to idle (a closed view must not show the old run for a frame).
+    store.reset()
+    mark()
+    await frame()
+    expect(seen.at(-1)?.sort()).toEqual(all)
+    off()
+  })
+
   it('updates several turns in the same frame once frames prove cheap', async () => {
     const store = createRunStore()
     const scheduler = createFrameScheduler(store)
