@@ -145,6 +145,8 @@ interface Turn extends RunReader {
   stale(): boolean
   /** About to go from no step to the store's first steps. */
   mounting(): boolean
+  /** Has shown no step yet: its components show the run's status instead. */
+  blank(): boolean
 }
 
 /**
@@ -169,20 +171,22 @@ export function createFrameScheduler(
     schedule(frame)
   }
   // A turn about to show the run's first step mounts every row of its components, which costs several
-  // updates: it gets a frame of its own, whatever the pacer has learnt. A run that is over changes no
-  // more: every turn takes its last state in one frame, so the end reaches every panel at once.
+  // updates: it gets a frame of its own, whatever the pacer has learnt. Once the run is over, every turn
+  // that has shown no step yet takes the end at once: no panel goes on saying the run is connecting.
   const frame = () => {
     scheduled = false
     const started = performance.now()
     const order = turns.slice()
-    const settled = !ACTIVE.has(store.getSnapshot().status)
-    const budget = settled ? order.length : pace.perFrame()
-    const start = next === undefined ? 0 : Math.max(0, order.indexOf(next))
     let flushed = 0
+    if (!ACTIVE.has(store.getSnapshot().status)) {
+      for (const turn of order) if (turn.blank() && turn.flush()) flushed++
+    }
+    const budget = pace.perFrame()
+    const start = next === undefined ? 0 : Math.max(0, order.indexOf(next))
     for (let step = 0; step < order.length && flushed < budget; step++) {
       const index = (start + step) % order.length
       const turn = order[index] as Turn
-      const mounting = !settled && turn.mounting()
+      const mounting = turn.mounting()
       if (mounting && flushed > 0) break
       if (turn.flush()) {
         flushed++
@@ -235,6 +239,7 @@ export function createFrameScheduler(
       },
       stale: () => store.getSnapshot() !== snapshot,
       mounting: () => snapshot.steps.length === 0 && store.getSnapshot().steps.length > 0,
+      blank: () => snapshot.steps.length === 0,
       subscribe(listener) {
         const entering = !active()
         listeners.add(listener)

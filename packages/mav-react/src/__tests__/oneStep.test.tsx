@@ -149,24 +149,29 @@ describe('one step everywhere', () => {
     expect(shown('Step')).toBe('1')
   }, 15_000)
 
-  it('a finished run reaches every panel in the next frame, whatever turn each is in', async () => {
+  it("a run's end reaches every panel that has shown no step yet, in the next frame", async () => {
     const events = recordingEvents()
     const steps = stepsOf(events)
     const store = slowStore()
     act(() => store.reset('connecting'))
     const { container } = render(<MAVContainer store={store} />)
-    for (const event of events.slice(0, 16)) {
-      act(() => store.dispatch(event))
-      await frame()
-    }
-    expect(distinct(shownSteps(steps)).size).toBeGreaterThan(1)
-    // The rest of the run, its end included, arrives between two frames.
+    await frame()
+    // A short run: all of it, its end included, arrives between two frames.
     act(() => {
-      for (const event of events.slice(16)) store.dispatch(event)
+      for (const event of events) store.dispatch(event)
     })
     await frame()
     expect(distinct(shownSteps(steps))).toEqual(new Set([steps.length - 1]))
     expect(container.querySelector('.mav-container')?.getAttribute('data-status')).toBe('done')
+
+    // A run that fails before its first step says so in every panel.
+    act(() => store.reset('connecting'))
+    for (let i = 0; i < 8; i++) await frame()
+    act(() => store.fail(new Error('the server went away')))
+    await frame()
+    for (const name of ['Top predictions', 'MLP activations', 'Attention entropy', 'Output distribution']) {
+      expect(screen.getByRole('region', { name }).textContent).toMatch(/Run failed: the server went away/)
+    }
   }, 30_000)
 
   it('a branch that ends between two frames shows in every panel of its paused comparison', async () => {

@@ -177,25 +177,34 @@ describe('the frame schedule', () => {
     off()
   })
 
-  it('brings every turn to the end of a run in one frame, whatever the pacer allows', async () => {
+  it("brings every turn that has shown no step to a run's end in the next frame", async () => {
     const store = createRunStore()
     const scheduler = createFrameScheduler(store, scheduleFrame, oneTurn)
     const readers = CONTAINER.map((priority) => scheduler.reader(priority))
+    const all = readers.map((_, index) => index)
     const { seen, mark, off } = watch(readers)
     const events = recordingEvents()
     store.reset('connecting')
-    for (const event of events.slice(0, 8)) {
-      store.dispatch(event)
-      await frame()
-    }
+    await frames(CONTAINER.length)
+    // A run that ends between two frames.
+    for (const event of events) store.dispatch(event)
+    mark()
+    await frame()
+    expect(seen.at(-1)?.sort()).toEqual(all)
+    for (const reader of readers) expect(reader.getSnapshot()).toBe(store.getSnapshot())
+    // Turns that show a step already keep their turns at the end of a run.
+    store.reset('connecting')
+    await frames(CONTAINER.length)
+    for (const event of events.slice(0, 8)) store.dispatch(event)
+    await frames(2 * CONTAINER.length)
     for (const event of events.slice(8)) store.dispatch(event)
     mark()
     await frame()
-    const all = CONTAINER.map((_, index) => index)
-    expect(seen.at(-1)?.sort()).toEqual(all)
-    for (const reader of readers) expect(reader.getSnapshot()).toBe(store.getSnapshot())
-    // So does a reset to idle (a closed view must not show the old run for a frame).
-    store.reset()
+    expect(seen.at(-1)).toHaveLength(1)
+    // A failure before the first step reaches every turn at once.
+    store.reset('connecting')
+    await frames(CONTAINER.length)
+    store.fail(new Error('gone'))
     mark()
     await frame()
     expect(seen.at(-1)?.sort()).toEqual(all)
