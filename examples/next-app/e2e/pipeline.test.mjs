@@ -485,7 +485,7 @@ describe('examples/next-app end to end (real backend, bundled model, Chromium)',
     const branchColumn = compare.locator('.mav-compare-column[data-run="Branch"]')
     assert.equal(await branchColumn.locator('[data-branch-at]').getAttribute('data-branch-at'), String(BRANCH_AT))
     const branchPredictions = branchColumn.getByRole('region', { name: 'Top predictions', exact: true })
-    // A run's end reaches every panel in the frame that shows it: the column agrees with the page's state.
+    // A panel that has shown no step takes a run's end no later than the page's state does.
     assert.match(await branchPredictions.textContent(), /forced/)
     await screenshot('branch.png')
 
