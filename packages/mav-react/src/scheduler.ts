@@ -171,15 +171,16 @@ export function createFrameScheduler(
     schedule(frame)
   }
   // A turn about to show the run's first step mounts every row of its components, which costs several
-  // updates: it gets a frame of its own, whatever the pacer has learnt. Once the run is over, every turn
-  // that has shown no step yet takes the end at once: no panel goes on saying the run is connecting.
+  // updates: it gets a frame of its own, whatever the pacer has learnt. Once the run is over, every panel's
+  // turn that has shown no step yet takes the end at once: no panel goes on saying the run is connecting
+  // (`low` turns, catch-up work, keep their own frames).
   const frame = () => {
     scheduled = false
     const started = performance.now()
     const order = turns.slice()
     let flushed = 0
     if (!ACTIVE.has(store.getSnapshot().status)) {
-      for (const turn of order) if (turn.blank() && turn.flush()) flushed++
+      for (const turn of order) if (turn.priority !== 'low' && turn.blank() && turn.flush()) flushed++
     }
     const budget = pace.perFrame()
     const start = next === undefined ? 0 : Math.max(0, order.indexOf(next))
