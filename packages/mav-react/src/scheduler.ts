@@ -171,14 +171,13 @@ export function createFrameScheduler(
     schedule(frame)
   }
   // A turn about to show the run's first step mounts every row of its components, which costs several
-  // updates: it gets a frame of its own, whatever the pacer has learnt. Once the run is over, every panel's
-  // turn that has shown no step yet takes the end at once: no panel goes on saying the run is connecting
-  // (`low` turns, catch-up work, keep their own frames).
+  // updates: it gets a frame of its own, whatever the pacer has learnt.
   const frame = () => {
     scheduled = false
     const started = performance.now()
     const order = turns.slice()
     let flushed = 0
+    // Once the run is over, no panel goes on showing the status it had before its first step.
     if (!ACTIVE.has(store.getSnapshot().status)) {
       for (const turn of order) if (turn.priority !== 'low' && turn.blank() && turn.flush()) flushed++
     }
