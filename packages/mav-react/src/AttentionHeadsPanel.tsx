@@ -13,6 +13,7 @@ import {
 import { MavRunScopeContext, useScopeSelector } from './context'
 import { formatPercent, visibleWhitespace } from './format'
 import { paintCells, useCellLayout } from './headsCanvas'
+import { useCellLabels } from './headsLabels'
 import { Panel } from './Panel'
 import { usePanelSource } from './usePanelSource'
 
@@ -93,7 +94,7 @@ export const AttentionHeadsPanel = forwardRef<HTMLElement, AttentionHeadsPanelPr
   }
 
   // The cells are made once per grid shape; each step paints their colours on one canvas under them and
-  // writes their labels (no reconciliation and no restyle of the cells per token).
+  // names them (useCellLabels): no reconciliation and no restyle of the cells per token.
   const grid = useMemo(() => {
     if (layers === 0) return null
     return Array.from({ length: layers }, (_, layer) => (
@@ -101,28 +102,22 @@ export const AttentionHeadsPanel = forwardRef<HTMLElement, AttentionHeadsPanelPr
       <div className="mav-heads-row" key={layer}>
         <span className="mav-heads-label">L{layer + 1}</span>
         {Array.from({ length: headCount }, (_, head) => (
-          // biome-ignore lint/suspicious/noArrayIndexKey: heads are positional
-          <button key={head} type="button" className="mav-heads-cell" data-layer={layer} data-head={head} />
+          <button
+            // biome-ignore lint/suspicious/noArrayIndexKey: heads are positional
+            key={head}
+            type="button"
+            className="mav-heads-cell"
+            data-layer={layer}
+            data-head={head}
+            aria-label={`L${layer + 1} head ${head + 1}`}
+          />
         ))}
       </div>
     ))
   }, [layers, headCount])
   const canvasRef = useRef<HTMLCanvasElement>(null)
   const layout = useCellLayout(gridRef, canvasRef, grid)
-  // biome-ignore lint/correctness/useExhaustiveDependencies: `grid` re-runs it when the cells are new
-  useLayoutEffect(() => {
-    const root = gridRef.current
-    if (!root || !heads) return
-    const cells = root.querySelectorAll<HTMLElement>('.mav-heads-cell')
-    for (const cell of cells) {
-      const layer = Number(cell.dataset.layer)
-      const head = Number(cell.dataset.head)
-      const entropy = heads.entropy[layer]?.[head] ?? 0
-      const label = `L${layer + 1} head ${head + 1}: entropy ${entropy.toFixed(3)} nats, ${heads.covered_pct[layer]?.[head] ?? 0}% on its top 8 positions`
-      cell.setAttribute('aria-label', label)
-      cell.title = label
-    }
-  }, [heads, grid])
+  const name = useCellLabels(gridRef, heads, grid)
   useLayoutEffect(() => {
     const canvas = canvasRef.current
     if (canvas && heads && layout) paintCells(canvas, layout, heads.entropy, bound)
@@ -165,7 +160,13 @@ export const AttentionHeadsPanel = forwardRef<HTMLElement, AttentionHeadsPanelPr
             }}
             onFocus={(event) => {
               const cell = (event.target as HTMLElement).closest<HTMLElement>('[data-head]')
-              if (cell) setActive({ layer: Number(cell.dataset.layer), head: Number(cell.dataset.head) })
+              if (!cell) return
+              name(cell)
+              setActive({ layer: Number(cell.dataset.layer), head: Number(cell.dataset.head) })
+            }}
+            onPointerOver={(event) => {
+              const cell = (event.target as HTMLElement).closest<HTMLElement>('[data-head]')
+              if (cell) name(cell, true)
             }}
             data-chosen={chosen ? `${chosen.layer}:${chosen.head}` : undefined}
           >

@@ -1,9 +1,27 @@
 import { type MavRunState, type MavStepEvent, settlingLayer } from '@mav/client'
-import { forwardRef, type HTMLAttributes, type RefObject, useContext, useEffect, useRef } from 'react'
+import {
+  type CSSProperties,
+  forwardRef,
+  type HTMLAttributes,
+  type RefObject,
+  useContext,
+  useEffect,
+  useLayoutEffect,
+  useMemo,
+  useRef,
+} from 'react'
 import { MavBranchContext, MavRunScopeContext, type RunReader, usePanelReader } from './context'
-import { visibleWhitespace } from './format'
+import {
+  LensTable,
+  type LensTableProps,
+  lensBranchPoint,
+  lensRowLabel,
+  lensShape,
+  lensWritten,
+  writeLens,
+} from './lensTable'
 import { Panel } from './Panel'
-import { BranchButton, type MavBranchEvent } from './TopPredictionsPanel'
+import type { MavBranchEvent } from './TopPredictionsPanel'
 import { usePanelSource } from './usePanelSource'
 
 /** Props of {@link LogitLensPanel}. */
@@ -17,8 +35,6 @@ export interface LogitLensPanelProps extends Omit<HTMLAttributes<HTMLElement>, '
   /** "Continue with this token" for each candidate, as `TopPredictionsPanel`'s `onBranch`. Default: the `onBranch` of the `MAVContainer` it is in, else none. */
   onBranch?: (point: MavBranchEvent) => void
 }
-
-const rowLabel = (row: number) => (row === 0 ? 'emb' : `L${row}`)
 
 /**
  * Paints, per step, the lens rows from the settling layer on (the chosen token on top from there to the
@@ -90,6 +106,38 @@ export const LogitLensPanel = forwardRef<HTMLElement, LogitLensPanelProps>(funct
   const missing = source.state === 'ready' && !lens
   useSettlingStrip(canvasRef, pixels, source.state === 'ready' && !missing)
 
+  // The table is made once per shape and each step written into its cells: a new step's ~150 cells
+  // would otherwise be reconciled, and every text in them laid out again, whether it changed or not.
+  const tableRef = useRef<HTMLTableElement>(null)
+  const shownStep = useRef(step)
+  shownStep.current = step
+  const branchRef = useRef(onBranch)
+  branchRef.current = onBranch
+  const shape = lensShape(lens, onBranch !== undefined)
+  // biome-ignore lint/correctness/useExhaustiveDependencies: made per shape; `writeLens` brings it up to date
+  const table = useMemo(
+    () =>
+      step?.lens ? (
+        <LensTable
+          ref={tableRef}
+          step={step as LensTableProps['step']}
+          settles={settles}
+          branch={onBranch !== undefined}
+          onBranch={(button) => {
+            const point = shownStep.current ? lensBranchPoint(button, shownStep.current) : null
+            if (point) branchRef.current?.(point)
+          }}
+        />
+      ) : null,
+    [shape],
+  )
+  const written = useRef({ table, cells: lensWritten() })
+  useLayoutEffect(() => {
+    // New cells hold what React made them with, which may not be what was last written.
+    if (written.current.table !== table) written.current = { table, cells: lensWritten() }
+    if (tableRef.current && step) writeLens(tableRef.current, step, settles, written.current.cells)
+  }, [step, settles, table])
+
   return (
     <Panel
       ref={ref}
@@ -99,55 +147,14 @@ export const LogitLensPanel = forwardRef<HTMLElement, LogitLensPanelProps>(funct
       message={missing ? 'This run has no lens detail: start it with detail "lens".' : source.message}
       aside={
         <span className="mav-muted" data-settles={settles ?? undefined}>
-          {settles === null ? 'not settled' : `settles at ${rowLabel(settles)}`}
+          {settles === null ? 'not settled' : `settles at ${lensRowLabel(settles)}`}
         </span>
       }
       {...rest}
     >
-      {lens && step && (
-        <div className="mav-lens">
-          <table className="mav-lens-table" data-branch={onBranch ? '' : undefined}>
-            <thead>
-              <tr>
-                <th scope="col">layer</th>
-                <th scope="col" colSpan={lens.ids[0]?.length ?? 5}>
-                  top candidates
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {lens.ids.map((ids, row) => (
-                <tr
-                  // biome-ignore lint/suspicious/noArrayIndexKey: rows are layers
-                  key={row}
-                  data-row={row}
-                  data-settles={row === settles || undefined}
-                  aria-current={row === settles ? 'true' : undefined}
-                >
-                  <th scope="row">
-                    {rowLabel(row)}
-                    {row === settles && <span className="mav-lens-settles"> ◀ settles</span>}
-                  </th>
-                  {ids.map((id, i) => {
-                    const text = lens.texts[String(id)] ?? `#${id}`
-                    return (
-                      <td
-                        // biome-ignore lint/suspicious/noArrayIndexKey: ranks are positional
-                        key={i}
-                        data-chosen={id === step.token.id || undefined}
-                        data-token-id={id}
-                        title={`${Math.round((lens.probs[row]?.[i] ?? 0) * 1000) / 10}%`}
-                      >
-                        <code className="mav-token">{visibleWhitespace(text)}</code>{' '}
-                        <span className="mav-muted">{((lens.probs[row]?.[i] ?? 0) * 100).toFixed(1)}</span>
-                        {onBranch && <BranchButton step={step.step} tokenId={id} text={text} onBranch={onBranch} />}
-                      </td>
-                    )
-                  })}
-                </tr>
-              ))}
-            </tbody>
-          </table>
+      {table && (
+        <div className="mav-lens" style={{ '--mav-lens-rows': lens?.ids.length } as CSSProperties}>
+          {table}
         </div>
       )}
       {history && scope && lens && (

@@ -73,6 +73,9 @@ export const scheduleFrame: Schedule = (flush) => {
   if (frameFlushes.length === 1) requestAnimationFrame(runFrameFlushes)
 }
 
+/** A run in these states still changes; in any other, the store holds its last state. */
+const ACTIVE: ReadonlySet<MavRunState['status']> = new Set(['connecting', 'loading', 'streaming'])
+
 /** Decides how many turns one frame may update, from what recent frames cost on this machine. */
 export interface Pacer {
   /** Turns the next frame may update (at least 1). */
@@ -142,6 +145,8 @@ interface Turn extends RunReader {
   stale(): boolean
   /** About to go from no step to the store's first steps. */
   mounting(): boolean
+  /** Has shown no step yet: its components show the run's status instead. */
+  blank(): boolean
 }
 
 /**
@@ -170,10 +175,14 @@ export function createFrameScheduler(
   const frame = () => {
     scheduled = false
     const started = performance.now()
-    const budget = pace.perFrame()
     const order = turns.slice()
-    const start = next === undefined ? 0 : Math.max(0, order.indexOf(next))
     let flushed = 0
+    // Once the run is over, no panel goes on showing the status it had before its first step.
+    if (!ACTIVE.has(store.getSnapshot().status)) {
+      for (const turn of order) if (turn.priority !== 'low' && turn.blank() && turn.flush()) flushed++
+    }
+    const budget = pace.perFrame()
+    const start = next === undefined ? 0 : Math.max(0, order.indexOf(next))
     for (let step = 0; step < order.length && flushed < budget; step++) {
       const index = (start + step) % order.length
       const turn = order[index] as Turn
@@ -230,6 +239,7 @@ export function createFrameScheduler(
       },
       stale: () => store.getSnapshot() !== snapshot,
       mounting: () => snapshot.steps.length === 0 && store.getSnapshot().steps.length > 0,
+      blank: () => snapshot.steps.length === 0,
       subscribe(listener) {
         const entering = !active()
         listeners.add(listener)

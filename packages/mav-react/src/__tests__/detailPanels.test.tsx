@@ -7,16 +7,18 @@ import {
   parseRecording,
   settlingLayer,
 } from '@mav/client'
-import { act, fireEvent, render, screen, within } from '@testing-library/react'
+import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react'
 import { describe, expect, it } from 'vitest'
 import detailText from '../__fixtures__/smollm2-detail.mavrec.jsonl?raw'
 import { MarkTicks } from '../AnomalyTicks'
+import { visibleWhitespace } from '../format'
 import {
   AttentionHeadsPanel,
   createAnomalyStore,
   GeneratedTextPanel,
   LogitLensPanel,
   MAVContainer,
+  type MavBranchEvent,
   MavRunScope,
   Timeline,
 } from '../index'
@@ -88,6 +90,37 @@ describe('AttentionHeadsPanel', { timeout: 30_000 }, () => {
     expect(region.querySelector('[data-chosen]')?.getAttribute('data-chosen')).toBe('1:1')
   })
 
+  it("names each cell with its head's figures at the shown step, the focused one at once", async () => {
+    const events = detailEvents()
+    const steps = stepsOf(events)
+    const label = (step: number, layer: number, head: number) => {
+      const heads = steps[step]?.heads
+      return `L${layer + 1} head ${head + 1}: entropy ${heads?.entropy[layer]?.[head]?.toFixed(3)} nats, ${heads?.covered_pct[layer]?.[head]}% on its top 8 positions`
+    }
+    const { rerender } = render(
+      <MavRunScope events={events} stepIndex={2} updates="sync">
+        <AttentionHeadsPanel />
+      </MavRunScope>,
+    )
+    const region = screen.getByRole('region', { name: 'Attention heads' })
+    const cell = (layer: number, head: number) =>
+      region.querySelector(`button[data-layer="${layer}"][data-head="${head}"]`) as HTMLElement
+    await waitFor(() => expect(cell(29, 8).getAttribute('aria-label')).toBe(label(2, 29, 8)))
+    expect(cell(29, 8).title).toBe(label(2, 29, 8))
+    cell(4, 3).focus()
+    expect(cell(4, 3).getAttribute('aria-label')).toBe(label(2, 4, 3))
+    rerender(
+      <MavRunScope events={events} stepIndex={9} updates="sync">
+        <AttentionHeadsPanel />
+      </MavRunScope>,
+    )
+    // The focused cell is named with the new step's figures in the same commit; the others follow.
+    expect(cell(4, 3).getAttribute('aria-label')).toBe(label(9, 4, 3))
+    expect(screen.getByRole('button', { name: label(9, 4, 3) })).toBe(cell(4, 3))
+    await waitFor(() => expect(cell(0, 0).getAttribute('aria-label')).toBe(label(9, 0, 0)))
+    expect(cell(17, 6).title).toBe(label(9, 17, 6))
+  })
+
   it('says how to get head detail for a run without it', () => {
     render(<AttentionHeadsPanel step={makeStep()} />)
     expect(screen.getByRole('region', { name: 'Attention heads' }).textContent).toContain('detail "heads"')
@@ -106,6 +139,51 @@ describe('LogitLensPanel', () => {
     expect(settles).not.toBeNull()
     expect(region.querySelector('tr[data-settles]')?.getAttribute('data-row')).toBe(String(settles))
     expect(region.querySelectorAll('tr[data-settles]')).toHaveLength(1)
+  })
+
+  it('writes each new step into the same cells', () => {
+    const events = detailEvents()
+    const steps = stepsOf(events)
+    const points: MavBranchEvent[] = []
+    const scope = (stepIndex: number) => (
+      <MavRunScope events={events} stepIndex={stepIndex} updates="sync">
+        <LogitLensPanel onBranch={(point) => points.push(point)} />
+      </MavRunScope>
+    )
+    const { rerender } = render(scope(1))
+    const region = screen.getByRole('region', { name: 'Logit lens' })
+    const first = region.querySelector('tbody td')
+    for (const index of [8, 3]) {
+      rerender(scope(index))
+      const step = steps[index] as MavStepEvent
+      const lens = step.lens as NonNullable<MavStepEvent['lens']>
+      const settles = settlingLayer(step)
+      expect(region.querySelector('tbody td')).toBe(first)
+      const rows = Array.from(region.querySelectorAll('tbody tr'))
+      expect(rows).toHaveLength(lens.ids.length)
+      for (const [row, tr] of rows.entries()) {
+        expect(tr.hasAttribute('data-settles')).toBe(row === settles)
+        expect(tr.querySelector('th')?.textContent).toBe(
+          `${row === 0 ? 'emb' : `L${row}`}${row === settles ? ' ◀ settles' : ''}`,
+        )
+        for (const [i, td] of Array.from(tr.querySelectorAll('td')).entries()) {
+          const id = lens.ids[row]?.[i] as number
+          const probability = lens.probs[row]?.[i] ?? 0
+          expect(td.getAttribute('data-token-id')).toBe(String(id))
+          expect(td.hasAttribute('data-chosen')).toBe(id === step.token.id)
+          expect(td.title).toBe(`${Math.round(probability * 1000) / 10}%`)
+          const text = lens.texts[String(id)] ?? ''
+          expect(td.textContent).toBe(`${visibleWhitespace(text)} ${(probability * 100).toFixed(1)}↪`)
+          expect(td.querySelector('button')?.getAttribute('aria-label')).toBe(
+            `Continue with ${JSON.stringify(text)} at step ${step.step + 1}`,
+          )
+        }
+      }
+      fireEvent.click(rows[4]?.querySelectorAll('td button')[2] as Element)
+      const id = lens.ids[4]?.[2] as number
+      expect(points.at(-1)).toEqual({ step: step.step, tokenId: id, text: lens.texts[String(id)] })
+      expect(within(region).getByText(settles === null ? 'not settled' : /^settles at/)).toBeTruthy()
+    }
   })
 
   it('draws the settling strip in a scope', () => {

@@ -1,9 +1,9 @@
 import { createRunStore, type MavEvent, type MavStepEvent } from '@mav/client'
-import { act, fireEvent, render, screen } from '@testing-library/react'
+import { act, fireEvent, render, screen, within } from '@testing-library/react'
 import { describe, expect, it } from 'vitest'
-import { MAVContainer, type MavPanelProps, Panel, useMavPanel } from '../index'
+import { MAV_PANELS, MAVCompare, MAVContainer, type MavPanelProps, Panel, useMavPanel } from '../index'
 import { createFrameScheduler, scheduleFrame, setSchedulerFor } from '../scheduler'
-import { recordingEvents, stepsOf } from './helpers'
+import { recordingEvents, stepsOf, storeWith } from './helpers'
 
 /** One animation frame, then React's work for it. */
 async function frame() {
@@ -11,24 +11,34 @@ async function frame() {
   await act(async () => {})
 }
 
-/** Which step each part of the container shows, by what it renders. */
-function shownSteps(steps: MavStepEvent[]): Record<string, number> {
-  const region = (name: string) => screen.getByRole('region', { name })
+/** Which step each part of a container (default: the page's only one) shows, by what it renders. */
+function shownSteps(steps: MavStepEvent[], root: HTMLElement = document.body): Record<string, number> {
+  const region = (name: string) => within(root).getByRole('region', { name })
   const bars = (name: string) =>
     Array.from(region(name).querySelectorAll('.mav-bar-value'))
       .map((cell) => cell.textContent)
       .join(' ')
   const indexOf = (matches: (step: MavStepEvent) => boolean) => steps.findIndex(matches)
   const entropy = Number(region('Output distribution').querySelector('[data-entropy]')?.getAttribute('data-entropy'))
-  return {
-    timeline: Number(document.querySelector('.mav-timeline-value')?.getAttribute('data-step')),
-    text: Number(document.querySelector('.mav-text-token')?.getAttribute('data-step')),
+  const shown: Record<string, number> = {
+    text: Number(root.querySelector('.mav-text-token')?.getAttribute('data-step')),
     predictions: Number(/step (\d+)/.exec(region('Top predictions').textContent ?? '')?.[1]) - 1,
     activations: indexOf((step) => step.activations.map((v) => v.toFixed(2)).join(' ') === bars('MLP activations')),
     entropy: indexOf((step) => step.attention_entropy.map((v) => v.toFixed(2)).join(' ') === bars('Attention entropy')),
     distribution: indexOf((step) => step.distribution.entropy === entropy),
-    history: Number(document.querySelector('.mav-heatmap-cursor')?.getAttribute('data-step')),
   }
+  const timeline = root.querySelector('.mav-timeline-value')
+  if (timeline) shown.timeline = Number(timeline.getAttribute('data-step'))
+  const history = root.querySelector('.mav-heatmap-cursor')
+  if (history) shown.history = Number(history.getAttribute('data-step'))
+  return shown
+}
+
+/** A store whose frame schedule updates one turn per frame, as on a slow machine. */
+function slowStore() {
+  const store = createRunStore()
+  setSchedulerFor(store, createFrameScheduler(store, scheduleFrame, { perFrame: () => 1, measure: () => {} }))
+  return store
 }
 
 const distinct = (shown: Record<string, number>) => new Set(Object.values(shown))
@@ -138,4 +148,106 @@ describe('one step everywhere', () => {
     await frame()
     expect(shown('Step')).toBe('1')
   }, 15_000)
+
+  it("a run's end reaches every panel that has shown no step yet, in the next frame", async () => {
+    const events = recordingEvents()
+    const steps = stepsOf(events)
+    const store = slowStore()
+    act(() => store.reset('connecting'))
+    const { container } = render(<MAVContainer store={store} />)
+    await frame()
+    // A short run: all of it, its end included, arrives between two frames.
+    act(() => {
+      for (const event of events) store.dispatch(event)
+    })
+    await frame()
+    expect(distinct(shownSteps(steps))).toEqual(new Set([steps.length - 1]))
+    expect(container.querySelector('.mav-container')?.getAttribute('data-status')).toBe('done')
+
+    // A run that fails before its first step says so in every panel.
+    act(() => store.reset('connecting'))
+    for (let i = 0; i < 8; i++) await frame()
+    act(() => store.fail(new Error('the server went away')))
+    await frame()
+    for (const name of ['Top predictions', 'MLP activations', 'Attention entropy', 'Output distribution']) {
+      expect(screen.getByRole('region', { name }).textContent).toMatch(/Run failed: the server went away/)
+    }
+  }, 30_000)
+
+  it('a branch that ends between two frames shows in every panel of its paused comparison', async () => {
+    // The example app's branch: the comparison opens paused at the branch point as the branch starts.
+    const events = recordingEvents()
+    const steps = stepsOf(events)
+    const original = storeWith(events)
+    const branch = slowStore()
+    act(() => branch.reset('connecting'))
+    render(
+      <MAVCompare
+        runs={[
+          { store: original, label: 'Original' },
+          { store: branch, label: 'Branch' },
+        ]}
+        stepIndex={5}
+        panels={MAV_PANELS}
+      />,
+    )
+    await frame()
+    const column = screen.getByRole('region', { name: 'Branch' })
+    expect(within(column).getByRole('region', { name: 'Top predictions' }).textContent).toMatch(/Connecting/)
+    act(() => {
+      for (const event of events) branch.dispatch(event)
+    })
+    await frame()
+    expect(column.querySelector('.mav-container')?.getAttribute('data-status')).toBe('done')
+    expect(distinct(shownSteps(steps, column))).toEqual(new Set([5]))
+  }, 30_000)
+
+  it('a paused or scrubbed comparison shows one step in every panel of every run, in the same frame', async () => {
+    const events = recordingEvents()
+    // Another run of the same length: its steps tell its column's panels apart from the first run's.
+    const other = events.map((event) =>
+      event.type === 'step' ? { ...event, activations: event.activations.map((v) => v * 1.5) } : event,
+    )
+    const runs = [
+      { store: slowStore(), steps: stepsOf(events), label: 'A' },
+      { store: slowStore(), steps: stepsOf(other), label: 'B' },
+    ]
+    const feed = (from: number, to: number) =>
+      act(() => {
+        for (let i = from; i < to; i++) {
+          runs[0]?.store.dispatch(events[i] as MavEvent)
+          runs[1]?.store.dispatch(other[i] as MavEvent)
+        }
+      })
+    act(() => {
+      for (const run of runs) run.store.reset('connecting')
+    })
+    const { container } = render(
+      <MAVCompare runs={runs.map(({ store, label }) => ({ store, label }))} panels={MAV_PANELS} />,
+    )
+    for (let i = 0; i < 10; i++) {
+      feed(i, i + 1)
+      await frame()
+    }
+    const shown = () => runs.map(({ steps, label }) => shownSteps(steps, screen.getByRole('region', { name: label })))
+    const diffStep = () =>
+      Number(container.querySelector('.mav-compare-table tr[aria-current="step"]')?.getAttribute('data-step'))
+    expect(distinct(shown()[0] as Record<string, number>).size).toBeGreaterThan(1)
+
+    const slider = screen.getByRole('slider', { name: 'Step of every run' })
+    act(() => fireEvent.change(slider, { target: { value: '4' } }))
+    for (const steps of shown()) expect(distinct(steps)).toEqual(new Set([3]))
+    expect(diffStep()).toBe(3)
+    // The runs go on behind the paused view: nothing moves.
+    for (let i = 10; i < 14; i++) {
+      feed(i, i + 1)
+      await frame()
+    }
+    for (const steps of shown()) expect(distinct(steps)).toEqual(new Set([3]))
+    // A scrub to the newest step, which the trailing turns have not taken yet.
+    const newest = stepsOf(events.slice(0, 14)).length - 1
+    act(() => fireEvent.change(slider, { target: { value: String(newest + 1) } }))
+    for (const steps of shown()) expect(distinct(steps)).toEqual(new Set([newest]))
+    expect(diffStep()).toBe(newest)
+  }, 30_000)
 })
