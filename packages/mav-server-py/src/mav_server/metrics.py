@@ -50,6 +50,28 @@ class DistributionSummary:
     its first entries."""
 
 
+TOP_BLOCK = 64
+"""Values per block in `top_indices`: the blocks' maxima bound from below what the top k can be."""
+
+
+def top_indices(values: np.ndarray, k: int) -> np.ndarray:
+    """The indices of the `k` largest values of each row of `values` (rows, n), largest first, ties in
+    index order (what `k` rounds of argmax give), for k <= n.
+
+    Exact, and far cheaper than a partition of each row: the k-th largest of the rows' block maxima is
+    reached by at least k values, so it bounds the k-th largest value from below, and only the few
+    values that reach it are sorted."""
+    rows, n = values.shape
+    if n % TOP_BLOCK or n // TOP_BLOCK < k or np.isnan(values).any():
+        return np.argsort(-values, axis=1, kind="stable")[:, :k]
+    maxima = values.reshape(rows, n // TOP_BLOCK, TOP_BLOCK).max(axis=2)
+    floor = np.partition(maxima, -k, axis=1)[:, -k]
+    row, column = np.nonzero(values >= floor[:, None])
+    order = np.lexsort((column, -values[row, column], row))
+    row, column = row[order], column[order]
+    return column[np.searchsorted(row, np.arange(rows))[:, None] + np.arange(k)]
+
+
 def log_softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max()
     return shifted - np.log(np.exp(shifted).sum())
@@ -62,9 +84,7 @@ def summarize_logits(logits: np.ndarray, top_n: int) -> DistributionSummary:
     probs = np.exp(log_probs)
     with np.errstate(invalid="ignore"):  # -inf logits: 0 * -inf is NaN, and counts as 0
         entropy = float(-np.nansum(probs * log_probs))
-    k = min(TOP_PROBS, probs.shape[-1])
-    top = np.argpartition(probs, -k)[-k:]
-    top = top[np.argsort(-probs[top], kind="stable")]
+    top = top_indices(probs[None], min(TOP_PROBS, probs.shape[-1]))[0]
     head = top[:top_n]
     return DistributionSummary(
         entropy=max(entropy, 0.0),

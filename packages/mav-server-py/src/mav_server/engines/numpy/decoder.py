@@ -43,14 +43,21 @@ BLOCK_ROWS = 256
 
 
 def linear(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """`x @ w.T` for x (n, in) and w (out, in), the layout of `nn.Linear` and of GGUF rows."""
+    """`x @ w.T` for x (n, in) and w (out, in), the layout of `nn.Linear` and of GGUF rows, stored as
+    `weights.matrix` lays it out: C-contiguous rows, or the transposed view of an (in, out) array."""
     n = x.shape[0]
-    if n == 1:  # one token: a matrix-vector product reading each weight row once, in order
+    if n == 1:  # one token: a matrix-vector product reading each weight once, in order
         return (w @ x[0])[None]
     if n <= FEW_TOKENS:
+        y = np.empty((n, w.shape[0]), dtype=np.float32)
+        if not w.flags.c_contiguous:
+            # (in, out) storage: BLAS's GEMM would first copy the whole matrix into panels, and blocks of
+            # it are strided; one matrix-vector product per token streams it.
+            for i in range(n):
+                np.matmul(w, x[i], out=y[i])
+            return y
         # BLAS's GEMM would copy the whole matrix into panels first; a few matrix-vector products per
         # cached block read each weight from memory once.
-        y = np.empty((n, w.shape[0]), dtype=np.float32)
         for r in range(0, w.shape[0], BLOCK_ROWS):
             block = w[r : r + BLOCK_ROWS]
             for i in range(n):

@@ -4,8 +4,9 @@
 At one token per forward pass on a CPU, a 135M model spends about half of each HF forward in Python:
 some 400 `nn.Module` calls, the output-capturing hooks, mask and cache objects. This module runs the
 same operations on the model's own weights with q/k/v and gate/up fused into one matrix each (fewer,
-larger matmuls), a KV cache preallocated for the whole run, and it returns only what the engine reads:
-the newest position's logits, hidden states and attention rows.
+larger matmuls), every matrix stored (in, out) for one-row products, a KV cache preallocated for the
+whole run, and it returns only what the engine reads: the newest position's logits, hidden states and
+attention rows.
 
 It is used only for configurations checked against the HF forward (`unsupported_reason` says why
 another model is not); everything else goes through the HF forward.
@@ -19,8 +20,11 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+
+from ..numpy.decoder import BLAS_THREADS, blas
 
 SUPPORTED_CLASS = "LlamaForCausalLM"
 
@@ -114,17 +118,17 @@ def _unknown_module(model: Any) -> str | None:
 
 @dataclass(frozen=True)
 class Layer:
-    """One block's weights; matrices transposed (views), as `torch.mm(x, w_t)` is `F.linear(x, w)`."""
+    """One block's weights; each matrix (in, out), as `torch.mm(x, w_t)` is `F.linear(x, w)`."""
 
     input_norm: torch.Tensor
     input_eps: torch.Tensor
     qkv_t: torch.Tensor
-    """q, k and v projections stacked by rows, transposed: (hidden, q + 2 kv)."""
+    """q, k and v projections side by side: (hidden, q + 2 kv)."""
     o_t: torch.Tensor
     post_norm: torch.Tensor
     post_eps: torch.Tensor
     gate_up_t: torch.Tensor
-    """gate and up projections stacked by rows, transposed: (hidden, 2 intermediate)."""
+    """gate and up projections side by side: (hidden, 2 intermediate)."""
     down_t: torch.Tensor
 
 
@@ -134,12 +138,16 @@ def scalar(value: float) -> torch.Tensor:
 
 
 class LlamaWeights:
-    """The model's weights, q/k/v and gate/up fused once per model.
+    """The model's weight matrices laid out for one-token products, q/k/v and gate/up fused, once per
+    model.
 
-    The fused matrices are new tensors; the model's own q/k/v and gate/up parameters are then pointed at
-    row slices of them (the same values, contiguous), so the fusion costs no memory and the HF forward
-    keeps computing with exactly these numbers. `is_current` notices when the model's parameters were
-    replaced since (the weights must then be fused again).
+    A matrix with at least as many outputs as inputs is stored transposed, (in, out) and contiguous: a
+    product with one row of activations then streams through the weights adding scaled rows
+    (`nn.Linear`'s (out, in) rows would be one short dot product each, which BLAS does markedly
+    slower). The model's own parameters are pointed at transposed views of these tensors (the same
+    values), so the layout costs no memory and the HF forward computes with exactly these numbers and
+    this layout; the embedding, when tied to the unembedding, is a view of it too. `is_current`
+    notices when the model's parameters were replaced since (the weights must then be laid out again).
     """
 
     def __init__(self, model: Any) -> None:
@@ -153,50 +161,73 @@ class LlamaWeights:
         self.norm_eps = scalar(model.model.norm.variance_epsilon)
         self.norm_size = scalar(self.hidden_size)
         self.scaling = scalar(self.head_dim**-0.5)
-        self.embed = model.model.embed_tokens.weight
         self.final_norm = model.model.norm.weight
-        self.lm_head_t = model.lm_head.weight.t()
         self.inv_freq = model.model.rotary_emb.inv_freq
-        self._fused: list[tuple[torch.nn.Parameter, torch.Tensor]] = []
-        self.layers = [self._fuse(layer) for layer in model.model.layers]
+        self._laid_out: list[tuple[torch.nn.Parameter, torch.Tensor]] = []
+        self.lm_head_t = self._transpose([model.lm_head.weight])
+        # Tied: the embedding is the unembedding's parameter, now a view of `lm_head_t`.
+        if model.model.embed_tokens.weight is not model.lm_head.weight:
+            self._transpose([model.model.embed_tokens.weight])
+        self.embed = model.model.embed_tokens.weight
+        self.layers = [self._layer(layer) for layer in model.model.layers]
         release_freed_memory()
 
-    def _fuse(self, layer: Any) -> Layer:
+    def _layer(self, layer: Any) -> Layer:
         attn, mlp = layer.self_attn, layer.mlp
-        qkv = self._fuse_rows([attn.q_proj.weight, attn.k_proj.weight, attn.v_proj.weight])
-        gate_up = self._fuse_rows([mlp.gate_proj.weight, mlp.up_proj.weight])
         return Layer(
             input_norm=layer.input_layernorm.weight,
             input_eps=scalar(layer.input_layernorm.variance_epsilon),
-            qkv_t=qkv.t(),
-            o_t=attn.o_proj.weight.t(),
+            qkv_t=self._transpose([attn.q_proj.weight, attn.k_proj.weight, attn.v_proj.weight]),
+            o_t=self._transpose([attn.o_proj.weight]),
             post_norm=layer.post_attention_layernorm.weight,
             post_eps=scalar(layer.post_attention_layernorm.variance_epsilon),
-            gate_up_t=gate_up.t(),
-            down_t=mlp.down_proj.weight.t(),
+            gate_up_t=self._transpose([mlp.gate_proj.weight, mlp.up_proj.weight]),
+            down_t=self._transpose([mlp.down_proj.weight]),
         )
 
-    def _fuse_rows(self, params: list[torch.nn.Parameter]) -> torch.Tensor:
+    def _transpose(self, params: list[torch.nn.Parameter]) -> torch.Tensor:
+        """`params` (each (out, in)) side by side as one (in, sum of outs) operand of `torch.mm`.
+
+        Contiguous in that layout (each parameter becoming the transposed view of its columns) when the
+        outputs are at least as many as the inputs; a matrix with fewer outputs (the MLP's down
+        projection) keeps its rows, whose long dot products BLAS runs faster than short wide rows."""
+        if len(params) == 1 and params[0].shape[0] < params[0].shape[1]:
+            self._laid_out.append((params[0], params[0].detach()))
+            return params[0].detach().t()
         # Outside inference mode even when called inside it: the model's parameters become views of
         # these tensors and must stay usable by any later forward.
         with torch.inference_mode(False), torch.no_grad():
-            fused = torch.cat([p.detach() for p in params], dim=0)
-            row = 0
+            fused = torch.cat([p.detach().t() for p in params], dim=1).contiguous()
+            column = 0
             for p in params:
-                view = fused[row : row + p.shape[0]]
+                view = fused[:, column : column + p.shape[0]].t()
                 p.data = view
-                self._fused.append((p, view))
-                row += p.shape[0]
+                self._laid_out.append((p, view))
+                column += view.shape[0]
         return fused
 
+    def unembed(self, states: np.ndarray) -> np.ndarray:
+        """`lm_head(norm(states))` for (rows, hidden) float32 states: the logit lens of every layer.
+
+        A product of many rows with the whole unembedding runs beside the next forward pass (see
+        `generation.iter_steps`): numpy's BLAS on one thread keeps it to one core whatever torch's
+        thread count, and does this product faster than torch's on the CPUs measured."""
+        with torch.inference_mode():
+            normed = rms_norm(torch.from_numpy(states), self.final_norm, self.norm_eps, self.norm_size)
+        with blas().limit(limits=BLAS_THREADS):
+            return normed.numpy() @ self.lm_head_t.numpy()
+
     def is_current(self) -> bool:
-        """True while every fused parameter still reads from the fused matrices."""
-        return all(p.data_ptr() == view.data_ptr() and p.shape == view.shape for p, view in self._fused)
+        """True while every parameter laid out still reads from these tensors, in this layout."""
+        return all(
+            p.data_ptr() == view.data_ptr() and p.shape == view.shape and p.stride() == view.stride()
+            for p, view in self._laid_out
+        )
 
 
 def release_freed_memory() -> None:
     """Hand the replaced weight buffers back to the OS: glibc keeps freed heap memory for reuse, so the
-    process would otherwise stay larger by the size of the fused weights (200 MB for SmolLM2-135M)."""
+    process would otherwise stay larger by the size of the weights laid out again."""
     if sys.platform != "linux":
         return
     with contextlib.suppress(OSError, AttributeError):  # not glibc (e.g. musl): nothing to trim
