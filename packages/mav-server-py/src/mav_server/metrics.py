@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .topk import top_indices
+
 TOP_PROBS = 100
 """Length of `distribution.top_probs` (fewer when the vocabulary is smaller)."""
 
@@ -48,28 +50,6 @@ class DistributionSummary:
     top_probs: list[float]
     """The largest probabilities, descending (`TOP_PROBS` of them); `top_ids`/`top_logits` align with
     its first entries."""
-
-
-TOP_BLOCK = 64
-"""Values per block in `top_indices`: the blocks' maxima bound from below what the top k can be."""
-
-
-def top_indices(values: np.ndarray, k: int) -> np.ndarray:
-    """The indices of the `k` largest values of each row of `values` (rows, n), largest first, ties in
-    index order (what `k` rounds of argmax give), for k <= n.
-
-    Exact, and far cheaper than a partition of each row: the k-th largest of the rows' block maxima is
-    reached by at least k values, so it bounds the k-th largest value from below, and only the few
-    values that reach it are sorted."""
-    rows, n = values.shape
-    if n % TOP_BLOCK or n // TOP_BLOCK < k or np.isnan(values).any():
-        return np.argsort(-values, axis=1, kind="stable")[:, :k]
-    maxima = values.reshape(rows, n // TOP_BLOCK, TOP_BLOCK).max(axis=2)
-    floor = np.partition(maxima, -k, axis=1)[:, -k]
-    row, column = np.nonzero(values >= floor[:, None])
-    order = np.lexsort((column, -values[row, column], row))
-    row, column = row[order], column[order]
-    return column[np.searchsorted(row, np.arange(rows))[:, None] + np.arange(k)]
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
