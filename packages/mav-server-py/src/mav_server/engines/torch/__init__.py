@@ -86,9 +86,6 @@ class TorchModel(LoadedModel):
         return f"transformers forward ({reason})"
 
     def unembed(self, states: np.ndarray) -> np.ndarray:
-        lean = self.lean_weights
-        if lean is not None and lean.is_current():  # the runs take the lean path: its weights are laid out
-            return lean.unembed(np.ascontiguousarray(states, dtype=np.float32))
         norm = attrgetter(FINAL_NORMS[self.model.config.model_type])(self.model)
         head = self.model.get_output_embeddings()
         with torch.inference_mode():

@@ -20,11 +20,8 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-
-from ..numpy.decoder import BLAS_THREADS, blas
 
 SUPPORTED_CLASS = "LlamaForCausalLM"
 
@@ -205,17 +202,6 @@ class LlamaWeights:
                 self._laid_out.append((p, view))
                 column += view.shape[0]
         return fused
-
-    def unembed(self, states: np.ndarray) -> np.ndarray:
-        """`lm_head(norm(states))` for (rows, hidden) float32 states: the logit lens of every layer.
-
-        A product of many rows with the whole unembedding runs beside the next forward pass (see
-        `generation.iter_steps`): numpy's BLAS on one thread keeps it to one core whatever torch's
-        thread count, and does this product faster than torch's on the CPUs measured."""
-        with torch.inference_mode():
-            normed = rms_norm(torch.from_numpy(states), self.final_norm, self.norm_eps, self.norm_size)
-        with blas().limit(limits=BLAS_THREADS):
-            return normed.numpy() @ self.lm_head_t.numpy()
 
     def is_current(self) -> bool:
         """True while every parameter laid out still reads from these tensors, in this layout."""
