@@ -177,8 +177,8 @@ export function createFrameScheduler(
     const started = performance.now()
     const order = turns.slice()
     let flushed = 0
-    // Once the run is over, no panel goes on showing the status it had before its first step.
-    if (!ACTIVE.has(store.getSnapshot().status)) {
+    // A run over before its first step: every panel's status line says so at once (cheap, no rows to mount).
+    if (!ACTIVE.has(store.getSnapshot().status) && store.getSnapshot().steps.length === 0) {
       for (const turn of order) if (turn.priority !== 'low' && turn.blank() && turn.flush()) flushed++
     }
     const budget = pace.perFrame()
