@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
@@ -29,7 +31,7 @@ from .decode_llama import LlamaWeights
 from .decoders import HFDecoder, LeanDecoder
 from .gguf_check import open_gguf
 from .progress import reporting
-from .threads import choose_threads
+from .threads import choose_threads, split, use_threads
 from .tokenizer import HFTokenizer
 
 log = logging.getLogger("mav_server.engines.torch")
@@ -77,6 +79,8 @@ class TorchModel(LoadedModel):
     lean_weights: LlamaWeights | None = None
     """The fused weights of the lean path, made by the first run that takes it."""
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    threads: int = field(default_factory=torch.get_num_threads)
+    """torch's intra-op threads for a run's forward passes on the CPU, chosen at load (`threads`)."""
 
     def decode_path(self) -> str:
         """Which forward pass a run takes now, in words (for logs and the benchmark)."""
@@ -92,7 +96,17 @@ class TorchModel(LoadedModel):
             x = torch.from_numpy(states).to(self.device, head.weight.dtype)
             return head(norm(x)).float().cpu().numpy()
 
+    @contextmanager
+    def split_threads(self) -> Iterator[Callable[[], None]]:
+        if self.device.type != "cpu":
+            yield lambda: None
+            return
+        with split(self.threads) as worker_init:
+            yield worker_init
+
     def decoder(self, capacity: int) -> LeanDecoder | HFDecoder:
+        if self.device.type == "cpu":
+            use_threads(self.threads)
         # Checked on every run (hooks may have been added since the last one); fused once per model.
         if decode_llama.unsupported_reason(self.model, self.device) is not None:
             return HFDecoder(self.model, self.device)
@@ -246,7 +260,7 @@ class TorchEngine:
         )
         if self.device.type == "cpu":
             try:
-                choose_threads(loaded.decoder(64), loaded.card.vocab_size)
+                loaded.threads = choose_threads(loaded.decoder(64), loaded.card.vocab_size)
             except Exception:  # the first run will say what is wrong with the forward pass
                 log.exception("timing a one-token pass of %s failed; torch's threads stay", source.id)
         return loaded
