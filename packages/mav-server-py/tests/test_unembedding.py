@@ -6,7 +6,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from mav_server.engines.torch.unembedding import PackedHead, packable  # noqa: E402
+from mav_server.engines.torch.unembedding import PackedHead, Unembedding, packable  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="torch without oneDNN")
 
@@ -34,3 +34,17 @@ def test_only_a_float32_bias_free_linear_on_the_cpu_is_packed() -> None:
     assert not packable(torch.nn.Linear(4, 8, bias=False).to(torch.bfloat16), cpu)
     assert not packable(torch.nn.Linear(4, 8, bias=False), torch.device("meta"))
     assert not packable(torch.nn.Embedding(8, 4), cpu)
+
+
+def test_a_models_unembedding_packs_once_and_again_when_the_weight_changes() -> None:
+    head, x = torch.nn.Linear(16, 40, bias=False), torch.randn(3, 16)
+    unembedding = Unembedding()
+    torch.testing.assert_close(unembedding(head, x), head(x), rtol=1e-5, atol=1e-5)
+    packed = unembedding._packed
+    unembedding(head, x)
+    assert unembedding._packed is packed
+    head.weight = torch.nn.Parameter(torch.randn(40, 16))
+    torch.testing.assert_close(unembedding(head, x), head(x), rtol=1e-5, atol=1e-5)
+    assert unembedding._packed is not packed
+    biased = torch.nn.Linear(16, 40)
+    torch.testing.assert_close(unembedding(biased, x), biased(x))  # torch's own product

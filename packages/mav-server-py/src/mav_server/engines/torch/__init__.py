@@ -33,7 +33,7 @@ from .gguf_check import open_gguf
 from .progress import reporting
 from .threads import choose_threads, split, use_threads
 from .tokenizer import HFTokenizer
-from .unembedding import PackedHead, packable
+from .unembedding import Unembedding
 
 log = logging.getLogger("mav_server.engines.torch")
 
@@ -80,8 +80,8 @@ class TorchModel(LoadedModel):
     lean_weights: LlamaWeights | None = None
     """The fused weights of the lean path, made by the first run that takes it."""
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    packed_head: PackedHead | None = None
-    """The unembedding as the logit lens's product reads it, made by the first run that asks for it."""
+    unembedding: Unembedding = field(default_factory=Unembedding, repr=False)
+    """The logit lens's product (its packed weight is shared by copies of this model)."""
     threads: int = field(default_factory=torch.get_num_threads)
     """torch's intra-op threads for a run's forward passes on the CPU, chosen at load (`threads`)."""
 
@@ -97,13 +97,7 @@ class TorchModel(LoadedModel):
         head = self.model.get_output_embeddings()
         with torch.inference_mode():
             x = norm(torch.from_numpy(states).to(self.device, head.weight.dtype))
-            if not packable(head, self.device):
-                return head(x).float().cpu().numpy()
-            with self.lock:
-                if self.packed_head is None or not self.packed_head.is_current(head.weight):
-                    self.packed_head = PackedHead(head.weight)
-                packed = self.packed_head
-            return packed(x).numpy()
+            return self.unembedding(head, x).float().cpu().numpy()
 
     @contextmanager
     def split_threads(self) -> Iterator[Callable[[], None]]:

@@ -7,6 +7,8 @@ was markedly slower on AMD CPUs. oneDNN reads its own copy of the weight, packed
 
 from __future__ import annotations
 
+import threading
+
 import torch
 
 
@@ -36,3 +38,20 @@ def packable(head: torch.nn.Module, device: torch.device) -> bool:
         and weight.dtype == torch.float32
         and torch.backends.mkldnn.is_available()
     )
+
+
+class Unembedding:
+    """One model's lens product: `head(x)`, through a `PackedHead` kept while the weight stays."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._packed: PackedHead | None = None
+
+    def __call__(self, head: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+        if not packable(head, x.device):
+            return head(x)
+        with self._lock:
+            if self._packed is None or not self._packed.is_current(head.weight):
+                self._packed = PackedHead(head.weight)
+            packed = self._packed
+        return packed(x)
