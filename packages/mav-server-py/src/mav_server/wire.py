@@ -158,6 +158,9 @@ def _json_key(key: str) -> str:
     return _json_string(key) + ":"
 
 
+_INTS, _FLOATS = {int}, {float}
+
+
 def to_json(value: Any) -> str:
     """Compact JSON (UTF-8 text, no spaces) with numbers written by `json_number`.
 
@@ -174,6 +177,12 @@ def to_json(value: Any) -> str:
     if kind is int or isinstance(value, int):
         return str(value)
     if kind is list or kind is tuple or isinstance(value, list | tuple):
+        # A detail step has thousands of numbers in flat lists of one type: written without dispatch.
+        kinds = set(map(type, value))
+        if kinds == _INTS:
+            return "[" + ",".join(map(str, value)) + "]"
+        if kinds == _FLOATS:
+            return "[" + ",".join(map(json_number, value)) + "]"
         return "[" + ",".join(map(to_json, value)) + "]"
     if kind is dict or isinstance(value, dict):
         return "{" + ",".join([_json_key(str(k)) + to_json(v) for k, v in value.items()]) + "}"
