@@ -136,7 +136,7 @@ def json_number(value: float) -> str:
         raise ValueError(f"JSON cannot carry {value!r}; round non-finite values before sending them")
     if value.is_integer() and abs(value) < 1e15:
         return str(int(value))
-    text = repr(value)
+    text = repr(float(value))  # a float subclass (NumPy's) would write its own repr
     if abs(value) < 1e-3:
         for digits in range(17):
             short = f"{value:.{digits}e}"
