@@ -16,7 +16,6 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-import torch
 
 from mav_server import generation
 from mav_server.config import Settings
@@ -43,7 +42,6 @@ def steps_of(events: list[Any]) -> list[StepEvent]:
 
 @pytest.fixture(scope="module")
 def torch_detail(smol_registry: ModelRegistry, smol: Any) -> list[Any]:
-    torch.set_num_threads(1)
     return run_events(smol_registry, DETAIL)
 
 
@@ -188,3 +186,39 @@ def test_detail_beside_the_next_pass_gives_the_same_events(
     inline, overlapped = run(False), run(True)
     assert overlapped == inline
     assert sum(e["kind"] == "StepEvent" for e in inline) >= 2
+
+
+def test_a_detail_run_shares_the_threads_between_its_passes_and_its_worker(
+    tiny_registry: ModelRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """torch's pool sized for the machine on both sides would oversubscribe it: the passes of a detail
+    run take half of the model's threads and the worker computing the lens the rest."""
+    import torch
+
+    loaded = tiny_registry.get("tiny-gpt2")
+    monkeypatch.setattr(loaded, "threads", 3)
+    seen: dict[str, set[int]] = {"passes": set(), "lens": set()}
+    make_decoder, unembed = loaded.decoder, loaded.unembed
+
+    def decoder(capacity: int) -> Any:
+        made = make_decoder(capacity)
+        forward = made.forward
+
+        def counted(token_ids: np.ndarray, keep: int = 1) -> Any:
+            seen["passes"].add(torch.get_num_threads())
+            return forward(token_ids, keep)
+
+        made.forward = counted
+        return made
+
+    def lens(states: np.ndarray) -> np.ndarray:
+        seen["lens"].add(torch.get_num_threads())
+        return unembed(states)
+
+    monkeypatch.setattr(loaded, "decoder", decoder)
+    monkeypatch.setattr(loaded, "unembed", lens)
+    body = {"model": "tiny-gpt2", "prompt": "Hello", "max_new_tokens": 4}
+    run_events(tiny_registry, {**body, "detail": ["lens"]})
+    assert seen == {"passes": {1}, "lens": {2}}
+    run_events(tiny_registry, body)
+    assert seen["passes"] == {1, 3}  # a run without the worker has them all

@@ -41,9 +41,14 @@ def steps(events: list[Any]) -> list[StepEvent]:
 
 @pytest.mark.parametrize("body", RUNS, ids=["greedy", "chat-max_abs", "sampled"])
 def test_step_events_equal_the_torch_engine(
-    body: dict[str, Any], smol_registry: ModelRegistry, numpy_registry: ModelRegistry, numpy_smol: NumpyModel
+    body: dict[str, Any],
+    smol_registry: ModelRegistry,
+    numpy_registry: ModelRegistry,
+    numpy_smol: NumpyModel,
+    smol: TorchModel,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    torch.set_num_threads(1)  # a one-token pass is bound by memory; more threads only contend here
+    monkeypatch.setattr(smol, "threads", 1)  # a one-token pass is bound by memory; more threads contend
     request = {"max_new_tokens": 32, **body}
     ours, theirs = run_events(numpy_registry, request), run_events(smol_registry, request)
     meta, torch_meta = ours[0], theirs[0]

@@ -147,6 +147,7 @@ def test_to_json_writes_what_json_dumps_writes() -> None:
         "list": [1, -2, True, False, None, (3, "x"), [], {}],
         "nested": {"k é": [{"id": 12345, "text": ""}]},
         "numbers": [0.5, np.float64(0.25), -3.25, 2.0],
+        "one_kind": [[1, 2, -3], [0.5, 0.125], [True, 1], [1, 2.5], [[7, 8], [9]]],
     }
     assert to_json(value) == json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace(
         "2.0]", "2]"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from mav_server.engines.torch.threads import choose_threads  # noqa: E402
+from mav_server.engines.torch.threads import choose_threads, split  # noqa: E402
 
 
 class TimedDecoder:
@@ -63,3 +64,21 @@ def test_a_failing_pass_leaves_torchs_threads(two_threads: None) -> None:
     with pytest.raises(RuntimeError):
         choose_threads(FailingDecoder({}), vocab_size=100)
     assert torch.get_num_threads() == 2
+
+
+def test_a_split_gives_the_passes_and_the_worker_a_share_each(two_threads) -> None:
+    seen: dict[str, int] = {}
+
+    def worker(init) -> None:
+        init()
+        seen["worker"] = torch.get_num_threads()
+
+    for threads, shares in ((3, (1, 2)), (4, (2, 2)), (2, (1, 1)), (1, (1, 1))):
+        with split(threads) as init:
+            seen["passes"] = torch.get_num_threads()
+            thread = threading.Thread(target=worker, args=(init,))
+            thread.start()
+            thread.join()
+            assert (seen["passes"], seen["worker"]) == shares
+            assert torch.get_num_threads() == shares[0]  # the worker's count is its own
+        assert torch.get_num_threads() == threads

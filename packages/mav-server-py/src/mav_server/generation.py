@@ -75,7 +75,10 @@ def iter_steps(
         return
     # The lens is one large matrix product: it runs on a worker (BLAS and torch release the GIL) while
     # the next forward pass runs here, and each step still comes out whole and in order.
-    with ThreadPoolExecutor(1, thread_name_prefix="mav-lens") as worker:
+    with (
+        loaded.split_threads() as worker_init,
+        ThreadPoolExecutor(1, thread_name_prefix="mav-lens", initializer=worker_init) as worker,
+    ):
         pending: Future[RawStep] | None = None
         try:
             while True:

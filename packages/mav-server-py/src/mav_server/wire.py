@@ -136,7 +136,7 @@ def json_number(value: float) -> str:
         raise ValueError(f"JSON cannot carry {value!r}; round non-finite values before sending them")
     if value.is_integer() and abs(value) < 1e15:
         return str(int(value))
-    text = repr(value)
+    text = repr(float(value))  # a float subclass (NumPy's) would write its own repr
     if abs(value) < 1e-3:
         for digits in range(17):
             short = f"{value:.{digits}e}"
@@ -158,6 +158,9 @@ def _json_key(key: str) -> str:
     return _json_string(key) + ":"
 
 
+_INTS, _FLOATS = {int}, {float}
+
+
 def to_json(value: Any) -> str:
     """Compact JSON (UTF-8 text, no spaces) with numbers written by `json_number`.
 
@@ -174,6 +177,12 @@ def to_json(value: Any) -> str:
     if kind is int or isinstance(value, int):
         return str(value)
     if kind is list or kind is tuple or isinstance(value, list | tuple):
+        # A detail step has thousands of numbers in flat lists of one type: written without dispatch.
+        kinds = set(map(type, value))
+        if kinds == _INTS:
+            return "[" + ",".join(map(str, value)) + "]"
+        if kinds == _FLOATS:
+            return "[" + ",".join(map(json_number, value)) + "]"
         return "[" + ",".join(map(to_json, value)) + "]"
     if kind is dict or isinstance(value, dict):
         return "{" + ",".join([_json_key(str(k)) + to_json(v) for k, v in value.items()]) + "}"

@@ -14,6 +14,8 @@ torch. It asks an engine four things about an allow-listed model, through the ty
    last positions (a guessed token that was not chosen, see `mav_server.drafting`).
 5. `LoadedModel.unembed(states)`: hidden states through the final norm and the unembedding (the logit
    lens of `mav_server.detail`), for the models whose card lists `"lens"` in `detail`.
+6. `LoadedModel.split_threads()`: how the forward passes and a worker computing detail beside them
+   share the CPU (by default they do not change anything).
 
 Engines are found by name in `ENGINES` and imported only when chosen, so a server without torch never
 imports it. `--engine auto` (the default) picks per model: numpy for a GGUF it accepts, torch for
@@ -25,7 +27,8 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -168,6 +171,17 @@ class LoadedModel:
         norm and the unembedding, as the last hidden state is. One matrix product for all rows: the
         unembedding is the model's largest matrix, read once."""
         raise NotImplementedError
+
+    @contextmanager
+    def split_threads(self) -> Iterator[Callable[[], None]]:
+        """Entered by a run whose detail a worker thread computes while this thread runs the forward
+        passes; yields the worker's initializer. Engines whose thread pools would oversubscribe the
+        cores then (two pools, each sized for the whole machine) give each side a share."""
+        yield _nothing
+
+
+def _nothing() -> None:
+    pass
 
 
 class Engine(Protocol):

@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
@@ -29,8 +31,9 @@ from .decode_llama import LlamaWeights
 from .decoders import HFDecoder, LeanDecoder
 from .gguf_check import open_gguf
 from .progress import reporting
-from .threads import choose_threads
+from .threads import choose_threads, split, use_threads
 from .tokenizer import HFTokenizer
+from .unembedding import Unembedding
 
 log = logging.getLogger("mav_server.engines.torch")
 
@@ -77,6 +80,10 @@ class TorchModel(LoadedModel):
     lean_weights: LlamaWeights | None = None
     """The fused weights of the lean path, made by the first run that takes it."""
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    unembedding: Unembedding = field(default_factory=Unembedding, repr=False)
+    """The logit lens's product (its packed weight is shared by copies of this model)."""
+    threads: int = field(default_factory=torch.get_num_threads)
+    """torch's intra-op threads for a run's forward passes on the CPU, chosen at load (`threads`)."""
 
     def decode_path(self) -> str:
         """Which forward pass a run takes now, in words (for logs and the benchmark)."""
@@ -89,10 +96,20 @@ class TorchModel(LoadedModel):
         norm = attrgetter(FINAL_NORMS[self.model.config.model_type])(self.model)
         head = self.model.get_output_embeddings()
         with torch.inference_mode():
-            x = torch.from_numpy(states).to(self.device, head.weight.dtype)
-            return head(norm(x)).float().cpu().numpy()
+            x = norm(torch.from_numpy(states).to(self.device, head.weight.dtype))
+            return self.unembedding(head, x).float().cpu().numpy()
+
+    @contextmanager
+    def split_threads(self) -> Iterator[Callable[[], None]]:
+        if self.device.type != "cpu":
+            yield lambda: None
+            return
+        with split(self.threads) as worker_init:
+            yield worker_init
 
     def decoder(self, capacity: int) -> LeanDecoder | HFDecoder:
+        if self.device.type == "cpu":
+            use_threads(self.threads)
         # Checked on every run (hooks may have been added since the last one); fused once per model.
         if decode_llama.unsupported_reason(self.model, self.device) is not None:
             return HFDecoder(self.model, self.device)
@@ -246,7 +263,7 @@ class TorchEngine:
         )
         if self.device.type == "cpu":
             try:
-                choose_threads(loaded.decoder(64), loaded.card.vocab_size)
+                loaded.threads = choose_threads(loaded.decoder(64), loaded.card.vocab_size)
             except Exception:  # the first run will say what is wrong with the forward pass
                 log.exception("timing a one-token pass of %s failed; torch's threads stay", source.id)
         return loaded

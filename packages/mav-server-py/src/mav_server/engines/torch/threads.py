@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -51,3 +53,23 @@ def choose_threads(decoder: Decoder, vocab_size: int, context: int = 32, pairs: 
     torch.set_num_threads(chosen)
     log.info("a one-token pass on 1 thread takes %.2fx its time on %d: %d kept", ratio, threads, chosen)
     return chosen
+
+
+def use_threads(count: int) -> None:
+    """This thread's torch ops use `count` threads. (`torch.set_num_threads` also sets the count that a
+    thread's first torch op adopts, so every run sets its own rather than inherit another run's.)"""
+    if torch.get_num_threads() != count:
+        torch.set_num_threads(count)
+
+
+@contextmanager
+def split(threads: int) -> Iterator[Callable[[], None]]:
+    """Half of `threads` (at least one) for this thread's forward passes, the rest (at least one) for the
+    worker whose initializer this yields: two pools each the machine's size would oversubscribe it, and
+    every pool barrier would then wait for a time slice."""
+    forward = max(1, threads // 2)
+    use_threads(forward)
+    try:
+        yield lambda: use_threads(max(1, threads - forward))
+    finally:
+        use_threads(threads)
