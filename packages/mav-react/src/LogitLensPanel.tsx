@@ -3,6 +3,7 @@ import {
   type CSSProperties,
   forwardRef,
   type HTMLAttributes,
+  type ReactNode,
   type RefObject,
   useContext,
   useEffect,
@@ -14,6 +15,7 @@ import { MavBranchContext, MavRunScopeContext, type RunReader, usePanelReader } 
 import {
   LensTable,
   type LensTableProps,
+  type LensWritten,
   lensBranchPoint,
   lensRowLabel,
   lensShape,
@@ -115,28 +117,38 @@ export const LogitLensPanel = forwardRef<HTMLElement, LogitLensPanelProps>(funct
   branchRef.current = onBranch
   const shape = lensShape(lens, onBranch !== undefined)
   // biome-ignore lint/correctness/useExhaustiveDependencies: made per shape; `writeLens` brings it up to date
-  const table = useMemo(
+  const made = useMemo(
     () =>
-      step?.lens ? (
-        <LensTable
-          ref={tableRef}
-          step={step as LensTableProps['step']}
-          settles={settles}
-          branch={onBranch !== undefined}
-          onBranch={(button) => {
-            const point = shownStep.current ? lensBranchPoint(button, shownStep.current) : null
-            if (point) branchRef.current?.(point)
-          }}
-        />
-      ) : null,
+      step?.lens
+        ? {
+            table: (
+              <LensTable
+                ref={tableRef}
+                step={step as LensTableProps['step']}
+                settles={settles}
+                branch={onBranch !== undefined}
+                onBranch={(button) => {
+                  const point = shownStep.current ? lensBranchPoint(button, shownStep.current) : null
+                  if (point) branchRef.current?.(point)
+                }}
+              />
+            ),
+            step,
+            settles,
+          }
+        : null,
     [shape],
   )
-  const written = useRef({ table, cells: lensWritten() })
+  const table = made?.table ?? null
+  const written = useRef<{ table: ReactNode; cells: LensWritten } | null>(null)
   useLayoutEffect(() => {
-    // New cells hold what React made them with, which may not be what was last written.
-    if (written.current.table !== table) written.current = { table, cells: lensWritten() }
+    if (made === null) return
+    // New cells hold what React made them with: the step they were made with, not what was last written.
+    if (written.current?.table !== made.table) {
+      written.current = { table: made.table, cells: lensWritten(made.step, made.settles) }
+    }
     if (tableRef.current && step) writeLens(tableRef.current, step, settles, written.current.cells)
-  }, [step, settles, table])
+  }, [step, settles, made])
 
   return (
     <Panel

@@ -18,8 +18,8 @@ export interface MavRunSourceProps {
    * streams and the view follows it, a panel can show an older step than another at the end of a frame
    * for at most as many frames as the container has panels (each panel then gets a frame of its own; on
    * a fast machine every panel updates in every frame). A paused or scrubbed view shows one step in
-   * every panel in the same frame, and a run that ends before its first step says so in every panel in
-   * the next frame. Default `"frame"`.
+   * every panel in the same frame, and a run that ends before its first step, or a reset store, says so
+   * in every panel in the next frame. Default `"frame"`.
    */
   updates?: MavUpdateMode
   /** The step to show (controlled); `null` follows the newest step. Default: uncontrolled, following. */

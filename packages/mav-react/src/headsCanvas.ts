@@ -37,21 +37,21 @@ export function useCellLayout(
       setLayout(null)
       return
     }
+    // One pass, four reads per cell: the cells come in document order, a row per layer, a cell per head.
     const measure = () => {
       const found = grid.querySelectorAll<HTMLElement>('.mav-heads-cell')
+      const heads = found[0]?.parentElement?.querySelectorAll('.mav-heads-cell').length ?? 0
       const boxes = new Float64Array(found.length * 4)
-      let heads = 0
       let height = 0
-      for (const cell of found) {
-        heads = Math.max(heads, Number(cell.dataset.head) + 1)
-        height = Math.max(height, cell.offsetTop + cell.offsetHeight)
-      }
-      for (const cell of found) {
-        const at = (Number(cell.dataset.layer) * heads + Number(cell.dataset.head)) * 4
-        boxes[at] = cell.offsetLeft
-        boxes[at + 1] = cell.offsetTop
-        boxes[at + 2] = cell.offsetWidth
-        boxes[at + 3] = cell.offsetHeight
+      for (let i = 0; i < found.length; i++) {
+        const cell = found[i] as HTMLElement
+        const top = cell.offsetTop
+        const cellHeight = cell.offsetHeight
+        boxes[i * 4] = cell.offsetLeft
+        boxes[i * 4 + 1] = top
+        boxes[i * 4 + 2] = cell.offsetWidth
+        boxes[i * 4 + 3] = cellHeight
+        height = Math.max(height, top + cellHeight)
       }
       setLayout({ boxes, heads, width: canvas.clientWidth, height, context, ...readColors(canvas) })
     }

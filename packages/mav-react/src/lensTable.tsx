@@ -123,15 +123,27 @@ export interface LensWritten {
   chosen: boolean[]
 }
 
-/** An empty record: the next {@link writeLens} with it writes every cell. */
-export const lensWritten = (): LensWritten => ({
-  settles: undefined,
-  step: -1,
-  ids: [],
-  texts: [],
-  percents: [],
-  chosen: [],
-})
+/**
+ * What a table made by {@link LensTable} with `step` and `settles` holds; without a step, an empty record
+ * (the next {@link writeLens} with it writes every cell).
+ */
+export function lensWritten(step?: MavStepEvent, settles: number | null = null): LensWritten {
+  const written: LensWritten = { settles: undefined, step: -1, ids: [], texts: [], percents: [], chosen: [] }
+  const lens = step?.lens
+  if (!step || !lens) return written
+  written.settles = settles
+  written.step = step.step
+  lens.ids.forEach((ids, row) => {
+    ids.forEach((id, i) => {
+      const at = row * ids.length + i
+      written.ids[at] = id
+      written.texts[at] = tokenText(lens, id)
+      written.percents[at] = cellPercent(lens.probs[row]?.[i] ?? 0)
+      written.chosen[at] = id === step.token.id
+    })
+  })
+  return written
+}
 
 /**
  * Writes `step`'s lens into a table made by {@link LensTable} with the same shape, touching only what

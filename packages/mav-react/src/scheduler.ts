@@ -145,8 +145,6 @@ interface Turn extends RunReader {
   stale(): boolean
   /** About to go from no step to the store's first steps. */
   mounting(): boolean
-  /** Has shown no step yet: its components show the run's status instead. */
-  blank(): boolean
 }
 
 /**
@@ -177,9 +175,11 @@ export function createFrameScheduler(
     const started = performance.now()
     const order = turns.slice()
     let flushed = 0
-    // A run over before its first step: every panel's status line says so at once (cheap, no rows to mount).
-    if (!ACTIVE.has(store.getSnapshot().status) && store.getSnapshot().steps.length === 0) {
-      for (const turn of order) if (turn.priority !== 'low' && turn.blank() && turn.flush()) flushed++
+    // A run over with no step (failed or stopped before its first, or a reset): every panel's status line
+    // says so at once, which mounts no rows.
+    const latest = store.getSnapshot()
+    if (!ACTIVE.has(latest.status) && latest.steps.length === 0) {
+      for (const turn of order) if (turn.priority !== 'low' && turn.flush()) flushed++
     }
     const budget = pace.perFrame()
     const start = next === undefined ? 0 : Math.max(0, order.indexOf(next))
@@ -239,7 +239,6 @@ export function createFrameScheduler(
       },
       stale: () => store.getSnapshot() !== snapshot,
       mounting: () => snapshot.steps.length === 0 && store.getSnapshot().steps.length > 0,
-      blank: () => snapshot.steps.length === 0,
       subscribe(listener) {
         const entering = !active()
         listeners.add(listener)

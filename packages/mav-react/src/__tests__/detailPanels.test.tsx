@@ -186,6 +186,32 @@ describe('LogitLensPanel', () => {
     }
   })
 
+  it('writes nothing into a table it has just made, and later steps as a new table shows them', () => {
+    const events = detailEvents()
+    const scope = (stepIndex: number) => (
+      <MavRunScope events={events} stepIndex={stepIndex} updates="sync">
+        <LogitLensPanel onBranch={() => {}} />
+      </MavRunScope>
+    )
+    const writes = new MutationObserver(() => {})
+    writes.observe(document.body, { subtree: true, attributes: true, characterData: true })
+    const { container, rerender } = render(scope(1))
+    expect(writes.takeRecords()).toEqual([])
+    writes.disconnect()
+    // Every element with its attributes (in any order) and the text: what a reader and the eye get.
+    const content = (root: Element | null) =>
+      Array.from(
+        root?.querySelectorAll('*') ?? [],
+        (element) => `${element.tagName} ${Array.from(element.attributes, (a) => `${a.name}=${a.value}`).sort()}`,
+      ).concat(root?.textContent ?? '')
+    for (const index of [8, 3]) {
+      rerender(scope(index))
+      const fresh = render(scope(index))
+      expect(content(container.querySelector('tbody'))).toEqual(content(fresh.container.querySelector('tbody')))
+      fresh.unmount()
+    }
+  })
+
   it('draws the settling strip in a scope', () => {
     render(
       <MavRunScope events={detailEvents()} updates="sync">

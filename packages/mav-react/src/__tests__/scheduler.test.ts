@@ -202,6 +202,25 @@ describe('the frame schedule', () => {
     off()
   })
 
+  it("brings a reset after a run's steps to every panel's turn in the next frame", async () => {
+    const store = createRunStore()
+    const scheduler = createFrameScheduler(store, scheduleFrame, oneTurn)
+    const readers = CONTAINER.map((priority) => scheduler.reader(priority))
+    const panels = readers.map((_, index) => index).filter((index) => CONTAINER[index] !== 'low')
+    const { seen, mark, off } = watch(readers)
+    store.reset('connecting')
+    for (const event of recordingEvents()) store.dispatch(event)
+    await frames(2 * CONTAINER.length)
+    for (const reader of readers) expect(reader.getSnapshot()).toBe(store.getSnapshot())
+    // Every turn shows the finished run's steps; a reset empties them all in one frame, rows unmounted.
+    store.reset()
+    mark()
+    await frame()
+    expect(seen.at(-1)?.sort()).toEqual(panels)
+    for (const index of panels) expect(readers[index]?.getSnapshot().steps).toHaveLength(0)
+    off()
+  })
+
   it('updates several turns in the same frame once frames prove cheap', async () => {
     const store = createRunStore()
     const scheduler = createFrameScheduler(store)
