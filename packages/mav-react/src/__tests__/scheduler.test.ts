@@ -34,6 +34,16 @@ function watch(readers: RunReader[]) {
   }
 }
 
+/** A store and the container's readers on one turn per frame; `panels` are the turns but the `low` one
+ * (the history's pixels keep a frame of their own). */
+function oneTurnContainer() {
+  const store = createRunStore()
+  const scheduler = createFrameScheduler(store, scheduleFrame, oneTurn)
+  const readers = CONTAINER.map((priority) => scheduler.reader(priority))
+  const panels = readers.map((_, index) => index).filter((index) => CONTAINER[index] !== 'low')
+  return { store, scheduler, readers, panels, ...watch(readers) }
+}
+
 describe('the frame schedule', () => {
   it('notifies once per frame with the newest snapshot, and is shared per store', async () => {
     const store = createRunStore()
@@ -162,10 +172,7 @@ describe('the frame schedule', () => {
   })
 
   it('catches every reader up at once (a paused or scrubbed view)', async () => {
-    const store = createRunStore()
-    const scheduler = createFrameScheduler(store, scheduleFrame, oneTurn)
-    const readers = CONTAINER.map((priority) => scheduler.reader(priority))
-    const { off } = watch(readers)
+    const { store, scheduler, readers, off } = oneTurnContainer()
     for (const event of recordingEvents().slice(0, 8)) {
       store.dispatch(event)
       await frame()
@@ -178,12 +185,7 @@ describe('the frame schedule', () => {
   })
 
   it("brings a run that ends before its first step to every panel's turn in the next frame", async () => {
-    const store = createRunStore()
-    const scheduler = createFrameScheduler(store, scheduleFrame, oneTurn)
-    const readers = CONTAINER.map((priority) => scheduler.reader(priority))
-    // The `low` turn (the history's pixels) keeps a frame of its own.
-    const panels = readers.map((_, index) => index).filter((index) => CONTAINER[index] !== 'low')
-    const { seen, mark, off } = watch(readers)
+    const { store, panels, seen, mark, off } = oneTurnContainer()
     const events = recordingEvents()
     // A run that ends between two frames, steps included: its turns still mount one per frame.
     store.reset('connecting')
@@ -203,11 +205,7 @@ describe('the frame schedule', () => {
   })
 
   it("brings a reset after a run's steps to every panel's turn in the next frame", async () => {
-    const store = createRunStore()
-    const scheduler = createFrameScheduler(store, scheduleFrame, oneTurn)
-    const readers = CONTAINER.map((priority) => scheduler.reader(priority))
-    const panels = readers.map((_, index) => index).filter((index) => CONTAINER[index] !== 'low')
-    const { seen, mark, off } = watch(readers)
+    const { store, readers, panels, seen, mark, off } = oneTurnContainer()
     store.reset('connecting')
     for (const event of recordingEvents()) store.dispatch(event)
     await frames(2 * CONTAINER.length)

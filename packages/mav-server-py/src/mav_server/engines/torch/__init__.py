@@ -101,10 +101,7 @@ class TorchModel(LoadedModel):
 
     @contextmanager
     def split_threads(self) -> Iterator[Callable[[], None]]:
-        if self.device.type != "cpu":
-            yield lambda: None
-            return
-        with split(self.threads) as worker_init:
+        with split(self.threads) if self.device.type == "cpu" else super().split_threads() as worker_init:
             yield worker_init
 
     def decoder(self, capacity: int) -> LeanDecoder | HFDecoder:
