@@ -23,12 +23,26 @@ export function describeMark(marks: AnomalyMarks, step: number): string {
   return `Step ${step + 1}: ${parts.join(', ')}`
 }
 
+/** Marks per path: a new mark re-parses only its own path, not every tick drawn before it. */
+const CHUNK = 256
+
+interface Drawn {
+  byStep: AnomalyMarks['byStep'] | null
+  /** The paths drawn into, the first one React's; each holds up to CHUNK ticks. */
+  paths: SVGPathElement[]
+  count: number
+  last: number
+  /** The last path's `d` and `data-steps`, as written. */
+  d: string
+  steps: string
+}
+
 /**
  * Ticks over a track of `capacity` steps, one per marked step (decorative: the buttons and keys are the
  * accessible way to reach them); `columns` places them at column centres (a heatmap), else at the
- * slider's stops. All ticks are one SVG path in step units, extended as steps are marked: one element
- * however many marks, and a growing `capacity` only widens the view box. The path's `data-steps` lists
- * the marked steps.
+ * slider's stops. The ticks are SVG paths in step units, extended as steps are marked (a run marked at
+ * every step would otherwise re-parse thousands of ticks per frame); a growing `capacity` only widens
+ * the view box. Each path's `data-steps` lists its marked steps.
  */
 export function MarkTicks({
   marks,
@@ -41,27 +55,37 @@ export function MarkTicks({
 }) {
   const boxRef = useRef<SVGSVGElement>(null)
   const pathRef = useRef<SVGPathElement>(null)
-  const drawn = useRef({ byStep: null as AnomalyMarks['byStep'] | null, count: 0, last: -1, d: '', steps: '' })
+  const drawn = useRef<Drawn>({ byStep: null, paths: [], count: 0, last: -1, d: '', steps: '' })
   useLayoutEffect(() => {
     const box = boxRef.current
-    const path = pathRef.current
-    if (box === null || path === null) return
+    const first = pathRef.current
+    if (box === null || first === null) return
     const now = drawn.current
     const marked = marks.marked
-    // A new run or threshold, or a reader behind the ticks drawn: draw them all anew.
+    // A new run or threshold, a reader behind the ticks drawn, or a new first path: draw them all anew.
     if (
       now.byStep !== marks.byStep ||
       marked.length < now.count ||
-      (now.count > 0 && marked[now.count - 1] !== now.last)
+      (now.count > 0 && marked[now.count - 1] !== now.last) ||
+      now.paths[0] !== first
     ) {
-      now.byStep = marks.byStep
-      now.count = 0
-      now.last = -1
-      now.d = ''
-      now.steps = ''
+      for (const path of now.paths.slice(1)) path.remove()
+      Object.assign(now, { byStep: marks.byStep, paths: [first], count: 0, last: -1, d: '', steps: '' })
+      first.removeAttribute('d')
+      delete first.dataset.steps
     }
-    if (now.count < marked.length || path.getAttribute('d') !== now.d) {
+    if (now.count < marked.length) {
+      let path = now.paths.at(-1) as SVGPathElement
       for (; now.count < marked.length; now.count++) {
+        if (now.count > 0 && now.count % CHUNK === 0) {
+          path.setAttribute('d', now.d)
+          path.dataset.steps = now.steps
+          path = path.cloneNode(false) as SVGPathElement
+          box.append(path)
+          now.paths.push(path)
+          now.d = ''
+          now.steps = ''
+        }
         const step = marked[now.count] as number
         now.d += `M${columns ? step + 0.5 : step} 0V1`
         now.steps += now.steps === '' ? String(step) : ` ${step}`

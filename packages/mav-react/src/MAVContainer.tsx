@@ -9,6 +9,7 @@ import {
   memo,
   type ReactElement,
   type ReactNode,
+  useEffect,
   useMemo,
 } from 'react'
 import { ActivationHistory } from './ActivationHistory'
@@ -173,6 +174,7 @@ export const MAVContainer = forwardRef<HTMLDivElement, MAVContainerProps>(functi
     () => (anomalyOptions === null ? null : createAnomalyStore(anomalyOptions)),
     [optionsKey, scope.store],
   )
+  useEffect(() => anomalyStore?.follow(scope.store), [anomalyStore, scope.store])
   const status = useScopeSelector(scope, selectStatus)
   // Known from the run's `meta`, before its first step: the panels keep the height their rows will take
   // (styles.css), so the first token fills them in without moving anything below.

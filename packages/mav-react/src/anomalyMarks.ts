@@ -5,6 +5,7 @@ import {
   type MavAnomalyDetector,
   type MavAnomalyOptions,
   type MavRunState,
+  type MavRunStore,
   type MavStepEvent,
 } from '@mav/client'
 import { createContext, useContext, useSyncExternalStore } from 'react'
@@ -29,6 +30,11 @@ export interface AnomalyStore {
   subscribe(listener: () => void): () => void
   /** The marks of `state`'s steps; the same object for the same snapshot until the threshold changes. */
   marks(state: MavRunState): AnomalyMarks
+  /**
+   * Scores each step of `run` as it arrives, so that a frame reading the marks scores nothing: a replay
+   * would otherwise leave its backlog of steps to whichever frame reads the marks first. Returns the stop.
+   */
+  follow(run: Pick<MavRunStore, 'getSnapshot' | 'subscribe'>): () => void
 }
 
 const EMPTY: AnomalyMarks = { marked: [], byStep: new Map() }
@@ -49,7 +55,28 @@ export function createAnomalyStore(options: MavAnomalyOptions = {}): AnomalyStor
     marked = []
     byStep = new Map()
   }
+  /** Scores the steps of `state` not scored yet (all of them for a new run). */
+  const score = (state: MavRunState) => {
+    const steps = state.steps
+    if (steps.length === 0) return
+    if (steps.at(0) !== first) {
+      first = steps.at(0)
+      restart()
+    }
+    for (let i = detector.length; i < steps.length; i++) {
+      const anomaly = detector.push(steps.at(i) as MavStepEvent)
+      if (anomaly) {
+        marked.push(anomaly.step)
+        byStep.set(anomaly.step, anomaly)
+      }
+    }
+  }
   return {
+    follow(run) {
+      const onChange = () => score(run.getSnapshot())
+      onChange()
+      return run.subscribe(onChange)
+    },
     getThreshold: () => threshold,
     setThreshold(value) {
       const next = Math.max(0, Math.min(1, value))
@@ -70,17 +97,7 @@ export function createAnomalyStore(options: MavAnomalyOptions = {}): AnomalyStor
       if (cached !== undefined) return cached
       const steps = state.steps
       if (steps.length === 0) return EMPTY
-      if (steps.at(0) !== first) {
-        first = steps.at(0)
-        restart()
-      }
-      for (let i = detector.length; i < steps.length; i++) {
-        const anomaly = detector.push(steps.at(i) as MavStepEvent)
-        if (anomaly) {
-          marked.push(anomaly.step)
-          byStep.set(anomaly.step, anomaly)
-        }
-      }
+      score(state)
       let end = marked.length
       while (end > 0 && (marked[end - 1] as number) >= steps.length) end--
       const view = { marked: marked.slice(0, end), byStep }

@@ -310,6 +310,30 @@ describe('createAnomalyStore', () => {
     expect(a.marked).toEqual(all)
     expect(b.marked).toEqual(all.filter((step) => step < behind.steps.length))
   })
+
+  it('follows a run store: each step is scored as it arrives, not by the frame that reads the marks', () => {
+    const events = recordingEvents()
+    const store = createRunStore()
+    const marks = createAnomalyStore({ lowProbability: 0.3 })
+    const stop = marks.follow(store)
+    store.reset('connecting')
+    for (const event of events.slice(0, 31)) store.dispatch(event)
+    const early = store.getSnapshot()
+    for (const event of events.slice(31)) store.dispatch(event)
+    const all = findAnomalies(stepsOf(events), { lowProbability: 0.3 })
+    // Read at an early snapshot, the shared record already holds every step's score.
+    const view = marks.marks(early)
+    expect(view.byStep.size).toBe(all.length)
+    expect(view.marked).toEqual(all.map((x) => x.step).filter((step) => step < early.steps.length))
+    expect(marks.marks(store.getSnapshot()).marked).toEqual(all.map((x) => x.step))
+    // Stopped: a new run (new step objects) is scored when read, from its first step.
+    stop()
+    store.reset('connecting')
+    for (const event of structuredClone(events.slice(0, 31))) store.dispatch(event)
+    const again = marks.marks(store.getSnapshot())
+    expect(again.byStep.size).toBe(again.marked.length)
+    expect(again.marked).toEqual(view.marked)
+  })
 })
 
 describe('MarkTicks', () => {
@@ -350,5 +374,23 @@ describe('MarkTicks', () => {
     rerender(<MarkTicks marks={marksOf([3, 6], byStep)} capacity={10} columns />)
     expect(drawnMarks(container)).toEqual([3, 6])
     expect(container.querySelector('.mav-mark')?.getAttribute('d')).toBe('M3.5 0V1M6.5 0V1')
+  })
+
+  it('draws many marks in paths of 256, extends only the last, and drops them for a new run', () => {
+    const byStep = new Map<number, MavAnomaly>()
+    const steps = (n: number) => Array.from({ length: n }, (_, i) => i * 2)
+    const { container, rerender } = render(<MarkTicks marks={marksOf(steps(300), byStep)} capacity={700} />)
+    const paths = () => [...container.querySelectorAll('.mav-mark')]
+    expect(paths()).toHaveLength(2)
+    expect(drawnMarks(container)).toEqual(steps(300))
+    const full = paths()[0]?.getAttribute('d')
+    expect(full?.match(/M/g)).toHaveLength(256)
+    rerender(<MarkTicks marks={marksOf(steps(320), byStep)} capacity={700} />)
+    expect(paths()[0]?.getAttribute('d')).toBe(full)
+    expect(paths()[1]?.getAttribute('d')?.match(/M/g)).toHaveLength(64)
+    expect(drawnMarks(container)).toEqual(steps(320))
+    rerender(<MarkTicks marks={marksOf([5])} capacity={700} />)
+    expect(paths()).toHaveLength(1)
+    expect(drawnMarks(container)).toEqual([5])
   })
 })

@@ -72,8 +72,8 @@ export function sseResponse(bytes: Uint8Array, size = 97, signal?: AbortSignal):
   return new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream' } })
 }
 
-/** The marked steps the anomaly ticks inside `element` draw (their path lists them). */
+/** The marked steps the first anomaly ticks inside `element` draw (their paths list them). */
 export function drawnMarks(element: ParentNode): number[] {
-  const steps = element.querySelector<SVGElement>('.mav-mark')?.dataset.steps ?? ''
-  return steps === '' ? [] : steps.split(' ').map(Number)
+  const paths = element.querySelector('.mav-marks')?.querySelectorAll<SVGElement>('.mav-mark') ?? []
+  return [...paths].flatMap((path) => (path.dataset.steps ? path.dataset.steps.split(' ').map(Number) : []))
 }
