@@ -129,7 +129,7 @@ async function defaultRun(browser, url) {
   // One unmeasured pass of each page first: the first run also measures the JIT compiling the panels.
   const warm = await runOnce('container', steps, 0, 0)
   await runOnce('baseline', steps, 0, warm.feedMs)
-  if (tracePath && only !== 'big' && only !== 'compare')
+  if (tracePath && only !== 'big' && only !== 'compare' && only !== 'detail')
     await trace(browser, page, () => runOnce('container', steps, 0, 0))
   const frames = { container: [], baseline: [] }
   // The first frames of a run mount the panels and then paint the history's backlog, one update lane
@@ -265,12 +265,14 @@ async function detailRun(browser, url) {
   await page.waitForFunction(() => document.title === 'ready')
   const runOnce = () => page.evaluate((options) => window.mavBench.run(options), { mode: 'detail', steps })
   await runOnce()
+  if (tracePath && only === 'detail') await trace(browser, page, runOnce)
   const frames = []
   const p95 = []
   for (let r = 0; r < detailRepeats; r++) {
     const result = await runOnce()
     frames.push(...result.frames)
     p95.push(percentile(result.frames, 95))
+    if (printFrames) console.log(`detail frames (ms): ${result.frames.map((f) => f.toFixed(0)).join(' ')}`)
   }
   const over = frames.filter((value) => value > 16.7).length
   console.log(
