@@ -102,10 +102,13 @@ export const AttentionHeadsPanel = forwardRef<HTMLElement, AttentionHeadsPanelPr
       <div className="mav-heads-row" key={layer}>
         <span className="mav-heads-label">L{layer + 1}</span>
         {Array.from({ length: headCount }, (_, head) => (
-          <button
+          // One tab stop for the grid: the cell last focused (see onFocus).
+          // biome-ignore lint/a11y/useSemanticElements: 270 cells per grid; spans are lighter to make than buttons
+          <span
             // biome-ignore lint/suspicious/noArrayIndexKey: heads are positional
             key={head}
-            type="button"
+            role="button"
+            tabIndex={layer === 0 && head === 0 ? 0 : -1}
             className="mav-heads-cell"
             data-layer={layer}
             data-head={head}
@@ -142,7 +145,7 @@ export const AttentionHeadsPanel = forwardRef<HTMLElement, AttentionHeadsPanelPr
     >
       {heads && (
         <div className="mav-heads" data-layers={layers} data-heads={headCount}>
-          {/* Arrow keys move between the cells (buttons); Enter or Space chooses one. */}
+          {/* Tab reaches the grid once; arrow keys move between the cells, Enter or Space chooses one. */}
           {/* biome-ignore lint/a11y/useSemanticElements: a labelled group of buttons, not a form */}
           <div
             ref={gridRef}
@@ -161,6 +164,9 @@ export const AttentionHeadsPanel = forwardRef<HTMLElement, AttentionHeadsPanelPr
             onFocus={(event) => {
               const cell = (event.target as HTMLElement).closest<HTMLElement>('[data-head]')
               if (!cell) return
+              for (const stop of gridRef.current?.querySelectorAll<HTMLElement>('[data-head][tabindex="0"]') ?? [])
+                if (stop !== cell) stop.tabIndex = -1
+              cell.tabIndex = 0
               name(cell)
               setActive({ layer: Number(cell.dataset.layer), head: Number(cell.dataset.head) })
             }}

@@ -52,9 +52,9 @@ describe('AttentionHeadsPanel', { timeout: 30_000 }, () => {
       </MavRunScope>,
     )
     const region = screen.getByRole('region', { name: 'Attention heads' })
-    const cells = region.querySelectorAll('button[data-head]')
+    const cells = region.querySelectorAll('[role="button"][data-head]')
     expect(cells).toHaveLength(270)
-    const cell = region.querySelector('button[data-layer="2"][data-head="4"]') as HTMLElement
+    const cell = region.querySelector('[data-layer="2"][data-head="4"]') as HTMLElement
     fireEvent.click(cell)
     const heads = steps[5]?.heads
     const positions = heads?.positions[2]?.[4] ?? []
@@ -81,11 +81,15 @@ describe('AttentionHeadsPanel', { timeout: 30_000 }, () => {
       </MavRunScope>,
     )
     const region = screen.getByRole('region', { name: 'Attention heads' })
-    const start = region.querySelector('button[data-layer="0"][data-head="0"]') as HTMLElement
+    const start = region.querySelector('[data-layer="0"][data-head="0"]') as HTMLElement
+    // One tab stop for the whole grid, and it follows the cell moved to.
+    const stops = () => Array.from(region.querySelectorAll<HTMLElement>('[data-head][tabindex="0"]'))
+    expect(stops()).toEqual([start])
     start.focus()
     fireEvent.keyDown(start, { key: 'ArrowDown' })
     fireEvent.keyDown(document.activeElement as Element, { key: 'ArrowRight' })
     expect((document.activeElement as HTMLElement).dataset).toMatchObject({ layer: '1', head: '1' })
+    expect(stops()).toEqual([document.activeElement])
     fireEvent.keyDown(document.activeElement as Element, { key: 'Enter' })
     expect(region.querySelector('[data-chosen]')?.getAttribute('data-chosen')).toBe('1:1')
   })
@@ -104,7 +108,7 @@ describe('AttentionHeadsPanel', { timeout: 30_000 }, () => {
     )
     const region = screen.getByRole('region', { name: 'Attention heads' })
     const cell = (layer: number, head: number) =>
-      region.querySelector(`button[data-layer="${layer}"][data-head="${head}"]`) as HTMLElement
+      region.querySelector(`[data-layer="${layer}"][data-head="${head}"]`) as HTMLElement
     await waitFor(() => expect(cell(29, 8).getAttribute('aria-label')).toBe(label(2, 29, 8)))
     expect(cell(29, 8).title).toBe(label(2, 29, 8))
     cell(4, 3).focus()
