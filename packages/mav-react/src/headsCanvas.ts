@@ -37,20 +37,27 @@ export function useCellLayout(
       setLayout(null)
       return
     }
-    // One pass, four reads per cell: the cells come in document order, a row per layer, a cell per head.
+    // The rows are alike (a label, then a cell per head): the first row's cells give the columns and
+    // each row its top, a few reads per row rather than four per cell.
     const measure = () => {
-      const found = grid.querySelectorAll<HTMLElement>('.mav-heads-cell')
-      const heads = found[0]?.parentElement?.querySelectorAll('.mav-heads-cell').length ?? 0
-      const boxes = new Float64Array(found.length * 4)
+      const rows = grid.querySelectorAll<HTMLElement>('.mav-heads-row')
+      const first = rows[0]?.querySelectorAll<HTMLElement>('.mav-heads-cell') ?? []
+      const heads = first.length
+      const columns = Array.from(first, (cell) => [cell.offsetLeft, cell.offsetWidth] as const)
+      const below = (first[0]?.offsetTop ?? 0) - (rows[0]?.offsetTop ?? 0)
+      const cellHeight = first[0]?.offsetHeight ?? 0
+      const boxes = new Float64Array(rows.length * heads * 4)
       let height = 0
-      for (let i = 0; i < found.length; i++) {
-        const cell = found[i] as HTMLElement
-        const top = cell.offsetTop
-        const cellHeight = cell.offsetHeight
-        boxes[i * 4] = cell.offsetLeft
-        boxes[i * 4 + 1] = top
-        boxes[i * 4 + 2] = cell.offsetWidth
-        boxes[i * 4 + 3] = cellHeight
+      for (let layer = 0; layer < rows.length; layer++) {
+        const top = (rows[layer] as HTMLElement).offsetTop + below
+        for (let head = 0; head < heads; head++) {
+          const at = (layer * heads + head) * 4
+          const [left, width] = columns[head] as readonly [number, number]
+          boxes[at] = left
+          boxes[at + 1] = top
+          boxes[at + 2] = width
+          boxes[at + 3] = cellHeight
+        }
         height = Math.max(height, top + cellHeight)
       }
       setLayout({ boxes, heads, width: canvas.clientWidth, height, context, ...readColors(canvas) })
