@@ -60,6 +60,17 @@ async function layerValues(name, where = page) {
 
 /** Checks that every panel shows data for the model's 30 layers; returns what it read. */
 async function assertPanelsShowLayers(where = page) {
+  // The panels take a run's steps in turns, a frame each, after the status line: wait for their rows.
+  for (const [name, rows] of [
+    ['MLP activations', N_LAYERS + 1],
+    ['Attention entropy', N_LAYERS],
+  ]) {
+    const region = where.getByRole('region', { name, exact: true })
+    await region
+      .locator('li[data-layer]')
+      .nth(rows - 1)
+      .waitFor({ state: 'attached', timeout: 10_000 })
+  }
   const activations = await layerValues('MLP activations', where)
   assert.equal(activations.length, N_LAYERS + 1, 'MLP activations: one row for the embeddings and one per layer')
   assert.deepEqual(
@@ -515,6 +526,18 @@ describe('examples/next-app end to end (real backend, bundled model, Chromium)',
     await page.getByRole('button', { name: 'Start all', exact: true }).click()
     await page.locator('[data-run-statuses="done done"]').waitFor({ timeout: 120_000 })
     const shared = page.locator('.mav-compare')
+    // The statuses come from the stores; the comparison shows their steps from its next frame on.
+    await page
+      .locator(`.mav-compare[data-step="${BRANCH_AT}"]`)
+      .waitFor({ timeout: 10_000 })
+      .catch(async () => {
+        const seen = await shared.evaluate((compare) =>
+          [...compare.querySelectorAll('.mav-compare-column')].map(
+            (column) => `${column.getAttribute('data-run')}: ${column.textContent?.slice(0, 160)}`,
+          ),
+        )
+        t.diagnostic(`the comparison is not at the branch point after 10 s: ${seen.join(' | ')}`)
+      })
     assert.equal(await shared.getAttribute('data-step'), String(BRANCH_AT), 'opens at the branch point')
     const sharedRow = shared.locator(`.mav-compare-table tr[data-step="${BRANCH_AT}"]`)
     assert.equal(await sharedRow.getAttribute('data-agree'), 'false')
