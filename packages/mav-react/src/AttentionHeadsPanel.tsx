@@ -152,7 +152,6 @@ export const AttentionHeadsPanel = forwardRef<HTMLElement, AttentionHeadsPanelPr
             role="group"
             aria-label="Attention entropy by layer and head"
             className="mav-heads-grid"
-            style={{ '--mav-heads': headCount } as CSSProperties}
             onKeyDown={move}
             onClick={(event) => {
               const cell = (event.target as HTMLElement).closest<HTMLElement>('[data-head]')
