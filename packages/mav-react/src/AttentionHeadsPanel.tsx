@@ -69,6 +69,10 @@ export const AttentionHeadsPanel = forwardRef<HTMLElement, AttentionHeadsPanelPr
   const length = source.step ? Math.max(1, promptLength + source.step.step) : 1
   const bound = Math.log(Math.max(2, length))
 
+  // Choosing the chosen head again lets it go.
+  const toggle = (cell: Cell) =>
+    setChosen((prev) => (prev?.layer === cell.layer && prev.head === cell.head ? null : cell))
+
   const move = (event: KeyboardEvent<HTMLDivElement>) => {
     if (!heads) return
     const delta: Record<string, [number, number]> = {
@@ -78,7 +82,7 @@ export const AttentionHeadsPanel = forwardRef<HTMLElement, AttentionHeadsPanelPr
       ArrowRight: [0, 1],
     }
     if (event.key === 'Enter' || event.key === ' ') {
-      setChosen(active)
+      toggle(active)
       event.preventDefault()
       return
     }
@@ -112,6 +116,7 @@ export const AttentionHeadsPanel = forwardRef<HTMLElement, AttentionHeadsPanelPr
             className="mav-heads-cell"
             data-layer={layer}
             data-head={head}
+            aria-pressed="false"
             aria-label={`L${layer + 1} head ${head + 1}`}
           />
         ))}
@@ -121,6 +126,16 @@ export const AttentionHeadsPanel = forwardRef<HTMLElement, AttentionHeadsPanelPr
   const canvasRef = useRef<HTMLCanvasElement>(null)
   const layout = useCellLayout(gridRef, canvasRef, grid)
   const name = useCellLabels(gridRef, heads, grid)
+  // The cells outlive renders (see grid): the chosen one is marked pressed here, not by React.
+  useLayoutEffect(() => {
+    const root = gridRef.current
+    if (!root || !grid) return
+    for (const cell of root.querySelectorAll('[aria-pressed="true"]')) cell.setAttribute('aria-pressed', 'false')
+    if (chosen)
+      root
+        .querySelector(`[data-layer="${chosen.layer}"][data-head="${chosen.head}"]`)
+        ?.setAttribute('aria-pressed', 'true')
+  }, [chosen, grid])
   useLayoutEffect(() => {
     const canvas = canvasRef.current
     if (canvas && heads && layout) paintCells(canvas, layout, heads.entropy, bound)
@@ -158,7 +173,7 @@ export const AttentionHeadsPanel = forwardRef<HTMLElement, AttentionHeadsPanelPr
               if (!cell) return
               const picked = { layer: Number(cell.dataset.layer), head: Number(cell.dataset.head) }
               setActive(picked)
-              setChosen(picked)
+              toggle(picked)
             }}
             onFocus={(event) => {
               const cell = (event.target as HTMLElement).closest<HTMLElement>('[data-head]')

@@ -83,6 +83,11 @@ describe('deeper views in Chromium (a real SmolLM2 run with detail on)', () => {
     const marked = findAnomalies(steps, { lowProbability: 0.5 }).map((a) => a.step)
     const slider = screen.getByRole('slider')
     slider.focus()
+    // Focus gone, the chosen head keeps its outline.
+    const chosenCell = container.querySelector('.mav-heads-cell[data-layer="2"][data-head="1"]') as HTMLElement
+    expect(chosenCell.getAttribute('aria-pressed')).toBe('true')
+    expect(getComputedStyle(chosenCell).outlineStyle).toBe('solid')
+    expect(getComputedStyle(first as HTMLElement).outlineStyle).toBe('none')
     await userEvent.keyboard('{Home}]')
     await settle(() => slider.getAttribute('aria-valuenow') !== '1')
     const firstMark = marked.find((step) => step > 0) ?? 0

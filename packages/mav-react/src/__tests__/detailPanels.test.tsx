@@ -92,6 +92,16 @@ describe('AttentionHeadsPanel', { timeout: 30_000 }, () => {
     expect(stops()).toEqual([document.activeElement])
     fireEvent.keyDown(document.activeElement as Element, { key: 'Enter' })
     expect(region.querySelector('[data-chosen]')?.getAttribute('data-chosen')).toBe('1:1')
+    // A toggle: the chosen cell alone is pressed, and choosing it again lets it go.
+    const pressed = () => Array.from(region.querySelectorAll<HTMLElement>('[data-head][aria-pressed="true"]'))
+    expect(pressed()).toEqual([document.activeElement])
+    expect(region.querySelectorAll('[data-head][aria-pressed="false"]')).toHaveLength(269)
+    fireEvent.click(start)
+    expect(pressed()).toEqual([start])
+    fireEvent.keyDown(start, { key: ' ' })
+    expect(pressed()).toEqual([])
+    expect(region.querySelector('[data-chosen]')).toBeNull()
+    expect(region.querySelector('.mav-heads-detail')).toBeNull()
   })
 
   it("names each cell with its head's figures at the shown step, the focused one at once", async () => {
