@@ -42,12 +42,13 @@ def test_settings_from_env() -> None:
             "MAV_CORS_ORIGINS": "http://x.test, http://y.test",
             "MAV_PRELOAD": "1",
             "MAV_HEARTBEAT_SECONDS": "2.5",
+            "MAV_SLOT_WAIT_SECONDS": "4",
         }
     )
     assert settings.models == ("a", "b") and settings.default_model_id == "b"
     assert settings.max_concurrent_runs == 3 and settings.api_token == "t"
     assert settings.cors_origins == ("http://x.test", "http://y.test")
-    assert settings.preload and settings.heartbeat_seconds == 2.5
+    assert settings.preload and settings.heartbeat_seconds == 2.5 and settings.slot_wait_seconds == 4
 
 
 @pytest.mark.parametrize(
@@ -57,6 +58,7 @@ def test_settings_from_env() -> None:
         ({"MAV_MODELS": "a", "MAV_DEFAULT_MODEL": "b"}, "not in the allow-list"),
         ({"MAV_DEVICE": "tpu"}, "device must be one of"),
         ({"MAV_MAX_NEW_TOKENS": "0"}, "max_new_tokens must be at least 1"),
+        ({"MAV_SLOT_WAIT_SECONDS": "-1"}, "slot_wait_seconds must be 0 or more"),
     ],
 )
 def test_bad_settings_say_what_is_expected(env: dict[str, str], words: str) -> None:

@@ -253,6 +253,41 @@ def test_concurrency_cap_answers_429(serve: Any, tiny_registry: Any, validate: A
     assert again.status_code == 200
 
 
+def test_a_run_waits_for_a_slot_up_to_slot_wait_seconds(serve: Any, tiny_registry: Any) -> None:
+    server = serve(settings(max_concurrent_runs=1, slot_wait_seconds=0.5), tiny_registry)
+    body = {"model": "tiny-slow", "prompt": "Hello", "max_new_tokens": 200}
+    short = {**body, "max_new_tokens": 2}
+    with httpx.stream("POST", f"{server.url}/api/run", json=body, timeout=TIMEOUT) as first:
+        lines = first.iter_lines()  # held: a dropped iterator closes the stream
+        next(lines)
+        start = time.monotonic()
+        refused = httpx.post(f"{server.url}/api/run", json=short, timeout=TIMEOUT)
+        took = time.monotonic() - start
+        assert refused.status_code == 429 and refused.json()["error"]["code"] == "too_many_runs"
+        assert 0.5 <= took < 5, took
+    wait_idle(server.url)
+
+    # A run that arrives while the slot is taken, and then freed within the wait, is served.
+    server = serve(settings(max_concurrent_runs=1, slot_wait_seconds=10), tiny_registry)
+    answer: dict[str, Any] = {}
+
+    def second() -> None:
+        response = httpx.post(f"{server.url}/api/run", json=short, timeout=TIMEOUT)
+        answer.update(status=response.status_code, text=response.text, at=time.monotonic())
+
+    with httpx.stream("POST", f"{server.url}/api/run", json=body, timeout=TIMEOUT) as first:
+        lines = first.iter_lines()  # held: a dropped iterator closes the stream
+        next(lines)
+        waiter = threading.Thread(target=second)
+        waiter.start()
+        time.sleep(0.3)
+        assert not answer, "the second run did not wait for the slot"
+        left = time.monotonic()
+    waiter.join(timeout=30)
+    assert answer["status"] == 200 and "event: done" in answer["text"], answer
+    assert answer["at"] >= left
+
+
 def test_error_during_generation_then_still_healthy(server: Any, validate: Any) -> None:
     body = {"model": "tiny-broken", "prompt": "Hello", "max_new_tokens": 10}
     with httpx.stream("POST", f"{server.url}/api/run", json=body, timeout=TIMEOUT) as response:

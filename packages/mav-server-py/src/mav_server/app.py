@@ -128,7 +128,7 @@ def create_app(
 
     async def start_run(data: Any, started: float) -> Response:
         run_request = parse_request(data, settings)
-        if not limiter.try_acquire():
+        if not await limiter.acquire(settings.slot_wait_seconds):
             raise ApiError(
                 429,
                 "too_many_runs",

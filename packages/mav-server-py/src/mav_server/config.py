@@ -62,6 +62,9 @@ class Settings:
     stall_timeout_seconds: float = 30.0
     """Seconds a write to a reader (or a request body) may stall before the stream ends and its run slot
     is freed (`MAV_STALL_TIMEOUT_SECONDS`)."""
+    slot_wait_seconds: float = 0.0
+    """Seconds a run waits for a free run slot before it gets 429 (`MAV_SLOT_WAIT_SECONDS`). Default: none;
+    on Ray Serve at least 10, since Serve has already admitted the run when it reaches a replica."""
     shutdown_timeout_seconds: float = 10.0
     """Seconds `mav-server` waits for open streams on SIGTERM before it ends them
     (`MAV_SHUTDOWN_TIMEOUT_SECONDS`)."""
@@ -95,6 +98,8 @@ class Settings:
         for name in ("heartbeat_seconds", "stall_timeout_seconds", "shutdown_timeout_seconds"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be a positive number of seconds; got {getattr(self, name)}")
+        if not self.slot_wait_seconds >= 0:
+            raise ConfigError(f"slot_wait_seconds must be 0 or more seconds; got {self.slot_wait_seconds}")
         if not self.base_path.startswith("/") or (self.base_path.endswith("/") and self.base_path != "/"):
             raise ConfigError(f"base_path must start with '/' and not end with one; got {self.base_path!r}")
         return self
@@ -165,6 +170,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         ("heartbeat_seconds", "MAV_HEARTBEAT_SECONDS"),
         ("stall_timeout_seconds", "MAV_STALL_TIMEOUT_SECONDS"),
         ("shutdown_timeout_seconds", "MAV_SHUTDOWN_TIMEOUT_SECONDS"),
+        ("slot_wait_seconds", "MAV_SLOT_WAIT_SECONDS"),
     ):
         seconds = _float(env, name)
         if seconds is not None:

@@ -24,6 +24,8 @@ REPLICA_HEADER = "x-mav-replica"
 
 DEPLOYMENT_NAME = "mav"
 
+REPLICA_SLOT_WAIT_SECONDS = 10.0
+
 
 class ServeArgs(BaseModel):
     """Arguments of `build_app` (the `args:` of a Serve config, or `key=value` after `serve run`)."""
@@ -106,7 +108,14 @@ class MavDeployment:
 
     def __init__(self, runs_per_replica: int, env: dict[str, str] | None = None) -> None:
         settings = settings_from_env({**os.environ, **(env or {})})
-        settings = dataclasses.replace(settings, max_concurrent_runs=runs_per_replica, preload=True)
+        # A slot a client has just left frees at the end of its token step, which can be after Serve
+        # hands the replica its next run: that run waits for it rather than getting 429.
+        settings = dataclasses.replace(
+            settings,
+            max_concurrent_runs=runs_per_replica,
+            preload=True,
+            slot_wait_seconds=max(settings.slot_wait_seconds, REPLICA_SLOT_WAIT_SECONDS),
+        )
         registry = ModelRegistry.from_settings(settings)
         registry.get(registry.default_id)
         self._app = create_app(settings, registry)

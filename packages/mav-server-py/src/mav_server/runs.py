@@ -3,6 +3,7 @@ and the sequence meta -> status (loading) -> steps -> done that the worker threa
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -275,6 +276,9 @@ class LoadReport:
         )
 
 
+SLOT_POLL_SECONDS = 0.05
+
+
 class RunLimiter:
     """Counts runs in progress and refuses more than `limit` at once."""
 
@@ -294,6 +298,15 @@ class RunLimiter:
                 return False
             self._active += 1
             return True
+
+    async def acquire(self, wait: float) -> bool:
+        """`try_acquire`, retried for up to `wait` seconds while every slot is taken."""
+        deadline = time.monotonic() + wait
+        while not self.try_acquire():
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(min(SLOT_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+        return True
 
     def release(self) -> None:
         with self._lock:
