@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import drafting, engines
+from . import drafting, engines, heap
 from .config import BUNDLED_MODEL_ID, Settings
 from .engines import (
     Engine,
@@ -250,9 +250,14 @@ class ModelRegistry:
                 loaded = self._load(model_id, loading.report)
                 with self._lock:
                     self._loaded[model_id] = loaded
+                    evicted = []
                     while len(self._loaded) > self.max_loaded:
-                        evicted, _ = self._loaded.popitem(last=False)
-                        log.info("unloaded model %s (cache holds %d)", evicted, self.max_loaded)
+                        evicted.append(self._loaded.popitem(last=False)[0])
+                        log.info("unloaded model %s (cache holds %d)", evicted[-1], self.max_loaded)
+                if evicted:
+                    heap.thaw_unloaded()
+                else:
+                    heap.freeze_loaded()
                 return loaded
         finally:
             with self._lock:
