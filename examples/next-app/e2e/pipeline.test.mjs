@@ -58,17 +58,6 @@ async function layerValues(name, where = page) {
   )
 }
 
-/** Reads `read()` until `done(value)` or 10 s have passed (a panel takes a step in its own frame). */
-async function settled(read, done, timeoutMs = 10_000) {
-  const started = Date.now()
-  let value = await read()
-  while (!done(value) && Date.now() - started < timeoutMs) {
-    await new Promise((r) => setTimeout(r, 50))
-    value = await read()
-  }
-  return value
-}
-
 /** Checks that every panel shows data for the model's 30 layers; returns what it read. */
 async function assertPanelsShowLayers(where = page) {
   // The panels take a run's steps in turns, a frame each, after the status line: wait for their rows.
@@ -97,26 +86,22 @@ async function assertPanelsShowLayers(where = page) {
     assert.ok(Number.isFinite(row.value) && row.value >= 0, `entropy of layer ${row.layer} is a number >= 0`)
   }
 
-  const text = await settled(
-    () => where.getByRole('region', { name: 'Generated text', exact: true }).textContent(),
-    (value) => value.replace('Generated text', '').trim().length > 0,
-  )
-  assert.ok(text.replace('Generated text', '').trim().length > 0, 'Generated text shows text')
-
+  // The same for the generated token, the predictions' percents and the distribution's data.
+  const generated = where.getByRole('region', { name: 'Generated text', exact: true })
   const predictions = where.getByRole('region', { name: 'Top predictions', exact: true })
-  const percents = /\d+(\.\d+)?\s*%/
-  const predicted = await settled(
-    () => predictions.textContent(),
-    (value) => percents.test(value),
-  )
-  assert.match(predicted, percents, 'Top predictions shows probabilities')
-
   const distribution = where.getByRole('region', { name: 'Output distribution', exact: true })
-  const state = await settled(
-    () => distribution.getAttribute('data-state'),
-    (value) => value === 'ready',
-  )
-  assert.equal(state, 'ready', 'Output distribution has data')
+  const percents = /\d+(\.\d+)?\s*%/
+  for (const shown of [
+    generated.locator('.mav-text-token'),
+    predictions.filter({ hasText: percents }),
+    distribution.and(where.locator('[data-state="ready"]')),
+  ])
+    await shown.first().waitFor({ state: 'attached', timeout: 10_000 })
+
+  const text = await generated.textContent()
+  assert.ok(text.replace('Generated text', '').trim().length > 0, 'Generated text shows text')
+  assert.match(await predictions.textContent(), percents, 'Top predictions shows probabilities')
+  assert.equal(await distribution.getAttribute('data-state'), 'ready', 'Output distribution has data')
   assert.match(await distribution.textContent(), /entropy/i, 'Output distribution shows the entropy')
   assert.ok((await distribution.locator('canvas').count()) > 0, 'Output distribution draws its chart')
   return { activations, entropy }
