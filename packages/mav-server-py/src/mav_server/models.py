@@ -250,11 +250,13 @@ class ModelRegistry:
                 loaded = self._load(model_id, loading.report)
                 with self._lock:
                     self._loaded[model_id] = loaded
-                    evicted = []
+                    dropped = len(self._loaded) > self.max_loaded
                     while len(self._loaded) > self.max_loaded:
-                        evicted.append(self._loaded.popitem(last=False)[0])
-                        log.info("unloaded model %s (cache holds %d)", evicted[-1], self.max_loaded)
-                if evicted:
+                        # The id alone: a reference kept here would outlive the collection below.
+                        evicted = self._loaded.popitem(last=False)[0]
+                        log.info("unloaded model %s (cache holds %d)", evicted, self.max_loaded)
+                # Outside the lock: a full collection takes a while.
+                if dropped:
                     heap.thaw_unloaded()
                 else:
                     heap.freeze_loaded()
