@@ -5,6 +5,7 @@
 // Each round: a replay, a paced replay (10 steps per frame) and 10 timeline seeks per build.
 // --big compares the 80-layer 10,000-step run of big.mjs instead of the default 30-layer 2,000 steps.
 // --compare compares the replay of two runs into MAVCompare (run.mjs --only compare) instead.
+// --detail compares the replay with heads and lens into every panel (run.mjs --only detail) instead.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -20,7 +21,8 @@ const big = args.includes('--big')
 // --seeks: only the replay and the timeline seeks (no paced runs), for a quicker comparison.
 const seeksOnly = args.includes('--seeks')
 const compare = args.includes('--compare')
-const mode = compare ? 'compare' : 'container'
+const detail = args.includes('--detail')
+const mode = compare ? 'compare' : detail ? 'detail' : 'container'
 const steps = big ? 10000 : 2000
 const layers = big ? 80 : 30
 if (roots.length !== 2) throw new Error('usage: node bench/render/ab.mjs CHECKOUT_A CHECKOUT_B [--rounds N]')
@@ -50,7 +52,7 @@ try {
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? [0, 1] : [1, 0]
     for (const kind of ['replay', 'paced', 'seeks']) {
-      if ((kind === 'paced' && seeksOnly) || (compare && kind !== 'replay')) continue
+      if ((kind === 'paced' && seeksOnly) || ((compare || detail) && kind !== 'replay')) continue
       for (const i of order) {
         if (kind === 'seeks') {
           await pages[i].evaluate((o) => window.mavBench.run(o), { mode: 'container', steps, layers, keep: true })

@@ -1,6 +1,6 @@
 import { chosenProbability, type MavRunState, type MavStepEvent } from '@mav/client'
 import { type CSSProperties, memo, useState } from 'react'
-import { type RunScope, useScopeSelector } from './context'
+import { type RunReader, type RunScope, useScopeSelector } from './context'
 import { formatPercent, visibleWhitespace } from './format'
 
 const ALTERNATIVES = 5
@@ -56,14 +56,27 @@ const ConfidenceToken = memo(function ConfidenceToken({ scope, at, step, current
  * less likely); hovering or focusing a token shows its top alternatives, activating it (click, Enter)
  * moves the timeline there.
  */
-export function ConfidenceText({ scope, limitChars }: { scope: RunScope; limitChars: number }) {
-  const index = useScopeSelector(scope, (state, selected) => {
-    const length = state.steps.length
-    return length === 0 ? -1 : selected === null ? length - 1 : Math.min(selected, length - 1)
-  })
-  const first = useScopeSelector(scope, (state) => (index < 0 ? 0 : firstShown(state, index, limitChars)))
+export function ConfidenceText({
+  scope,
+  reader,
+  limitChars,
+}: {
+  scope: RunScope
+  /** The panel's turn: every step it shows comes through it. */
+  reader: RunReader
+  limitChars: number
+}) {
+  const index = useScopeSelector(
+    scope,
+    (state, selected) => {
+      const length = state.steps.length
+      return length === 0 ? -1 : selected === null ? length - 1 : Math.min(selected, length - 1)
+    },
+    reader,
+  )
+  const first = useScopeSelector(scope, (state) => (index < 0 ? 0 : firstShown(state, index, limitChars)), reader)
   const [open, setOpen] = useState<number | null>(null)
-  const steps = scope.store.getSnapshot().steps
+  const steps = reader.getSnapshot().steps
   const shown: MavStepEvent[] = []
   for (let i = first; i <= index; i++) shown.push(steps.at(i) as MavStepEvent)
   const openStep = open !== null && open >= first && open <= index ? steps.at(open) : undefined

@@ -46,24 +46,28 @@ export const GeneratedTextPanel = forwardRef<HTMLElement, GeneratedTextPanelProp
   },
   ref,
 ) {
-  // Cheap to update, and what a reader follows: in the first turn, with the timeline.
-  const source = usePanelSource('GeneratedTextPanel', stepProp, 'high')
   const context = useContext(MavRunScopeContext)
   const scope = stepProp === undefined ? context : null
+  const tinted = confidence && scope !== null
+  // The plain text is cheap to update and what a reader follows: in the first turn, with the timeline.
+  // Tinted tokens are a span each, all new when a replay jumps many steps: a turn of their own.
+  const source = usePanelSource('GeneratedTextPanel', stepProp, tinted ? 'normal' : 'high')
   const limit = Math.max(1, Math.floor(limitChars))
+  // The plain text's selectors; tinted, it reads none of them.
+  const textScope = tinted ? null : scope
   // Only the visible tail is selected, so a pinned step does not re-render while the run goes on.
-  const scopedTail = useScopeSelector(scope, (state: MavRunState, selected) => {
+  const scopedTail = useScopeSelector(textScope, (state: MavRunState, selected) => {
     const index = selectIndex(state, selected)
     const end = state.textEnds.at(index) ?? 0
     return state.text.slice(Math.max(0, end - limit - 1), end)
   })
-  const scopedTokenLength = useScopeSelector(scope, (state: MavRunState, selected) => {
+  const scopedTokenLength = useScopeSelector(textScope, (state: MavRunState, selected) => {
     const index = selectIndex(state, selected)
     if (index < 0) return 0
     return (state.textEnds.at(index) ?? 0) - (index > 0 ? (state.textEnds.at(index - 1) ?? 0) : 0)
   })
 
-  const meta = useScopeSelector(scope, selectMeta)
+  const meta = useScopeSelector(textScope, selectMeta)
   const runPrompt = useMemo(() => meta?.prompt_tokens.map((token) => token.text).join('') ?? '', [meta])
   const prompt = showPrompt ? (scope === null ? (promptProp ?? '') : runPrompt) : ''
 
@@ -89,8 +93,8 @@ export const GeneratedTextPanel = forwardRef<HTMLElement, GeneratedTextPanelProp
       aside={step ? <span className="mav-muted">step {source.index + 1}</span> : undefined}
       {...rest}
     >
-      {confidence && scope !== null ? (
-        <ConfidenceText scope={scope} limitChars={limit} />
+      {tinted && source.reader !== null ? (
+        <ConfidenceText scope={scope} reader={source.reader} limitChars={limit} />
       ) : (
         <p className="mav-text" data-truncated={truncated || undefined}>
           {truncated && <span className="mav-text-ellipsis">…</span>}

@@ -3,6 +3,7 @@ import { useContext } from 'react'
 import {
   MavRunScopeContext,
   type MavUpdatePriority,
+  type RunReader,
   selectIndex,
   selectStep,
   usePanelReader,
@@ -18,6 +19,8 @@ export interface PanelSource {
   status: MavRunStatus
   state: MavPanelState
   message: string
+  /** The reader the panel's turn goes through (null standalone): for the panel's own selectors. */
+  reader: RunReader | null
 }
 
 const selectStatus = (state: MavRunState) => state.status
@@ -57,13 +60,13 @@ export function usePanelSource(
 
   const step = standalone ? stepProp : scopedStep
   const index = standalone ? (stepProp?.step ?? -1) : scopedIndex
-  if (step !== null) return { step, index, status, state: 'ready', message: '' }
-  if (status === 'error')
-    return { step, index, status, state: 'error', message: `Run failed: ${error ?? 'unknown error'}` }
-  if (status === 'connecting') return { step, index, status, state: 'loading', message: 'Connecting…' }
+  const shown = { step, index, status, reader }
+  if (step !== null) return { ...shown, state: 'ready', message: '' }
+  if (status === 'error') return { ...shown, state: 'error', message: `Run failed: ${error ?? 'unknown error'}` }
+  if (status === 'connecting') return { ...shown, state: 'loading', message: 'Connecting…' }
   if (status === 'loading' || status === 'streaming') {
-    return { step, index, status, state: 'loading', message: waitingMessage(phase) }
+    return { ...shown, state: 'loading', message: waitingMessage(phase) }
   }
-  if (status === 'stopped') return { step, index, status, state: 'empty', message: 'Stopped before the first token.' }
-  return { step, index, status, state: 'empty', message: 'No tokens yet. Start a run to see this panel.' }
+  if (status === 'stopped') return { ...shown, state: 'empty', message: 'Stopped before the first token.' }
+  return { ...shown, state: 'empty', message: 'No tokens yet. Start a run to see this panel.' }
 }

@@ -149,6 +149,40 @@ describe('one step everywhere', () => {
     expect(shown('Step')).toBe('1')
   }, 15_000)
 
+  it('tinted tokens take a turn of their own; the plain text moves with the timeline', async () => {
+    const events = recordingEvents()
+    const steps = stepsOf(events)
+    const firstStep = events.findIndex((event) => event.type === 'step')
+    const store = slowStore()
+    act(() => {
+      store.reset('connecting')
+      for (const event of events.slice(0, firstStep + 1)) store.dispatch(event)
+    })
+    render(<MAVContainer store={store} panels={['generated_text', 'token_confidence']} history={false} />)
+    for (let i = 0; i < 3; i++) await frame()
+    const tinted = () =>
+      screen
+        .getByRole('region', { name: 'Token confidence' })
+        .querySelector('[data-current]')
+        ?.getAttribute('data-step')
+    const plain = () => screen.getByRole('region', { name: 'Generated text' }).querySelector('.mav-text-token')
+    expect(tinted()).toBe('0')
+
+    act(() => store.dispatch(steps[1] as MavStepEvent))
+    await frame()
+    expect(document.querySelector('.mav-timeline-value')?.getAttribute('data-step')).toBe('1')
+    expect(plain()?.getAttribute('data-step')).toBe('1')
+    expect(tinted()).toBe('0')
+    await frame()
+    expect(tinted()).toBe('1')
+    // Paused, both show the timeline's step in the same frame.
+    act(() => store.dispatch(steps[2] as MavStepEvent))
+    await frame()
+    act(() => fireEvent.keyDown(screen.getByRole('slider', { name: 'Step' }), { key: ' ' }))
+    expect(plain()?.getAttribute('data-step')).toBe('2')
+    expect(tinted()).toBe('2')
+  }, 15_000)
+
   it('a run that fails before its first step says so in every panel, in the next frame', async () => {
     const store = slowStore()
     act(() => store.reset('connecting'))
