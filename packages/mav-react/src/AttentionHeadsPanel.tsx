@@ -13,6 +13,7 @@ import {
 import { MavRunScopeContext, useScopeSelector } from './context'
 import { formatPercent, visibleWhitespace } from './format'
 import { paintCells, useCellLayout } from './headsCanvas'
+import { headsGridHtml } from './headsGrid'
 import { useCellLabels } from './headsLabels'
 import { Panel } from './Panel'
 import { usePanelSource } from './usePanelSource'
@@ -97,32 +98,10 @@ export const AttentionHeadsPanel = forwardRef<HTMLElement, AttentionHeadsPanelPr
     gridRef.current?.querySelector<HTMLElement>(`[data-layer="${next.layer}"][data-head="${next.head}"]`)?.focus()
   }
 
-  // The cells are made once per grid shape; each step paints their colours on one canvas under them and
-  // names them (useCellLabels): no reconciliation and no restyle of the cells per token.
-  const grid = useMemo(() => {
-    if (layers === 0) return null
-    return Array.from({ length: layers }, (_, layer) => (
-      // biome-ignore lint/suspicious/noArrayIndexKey: rows are layers
-      <div className="mav-heads-row" key={layer}>
-        <span className="mav-heads-label">L{layer + 1}</span>
-        {Array.from({ length: headCount }, (_, head) => (
-          // One tab stop for the grid: the cell last focused (see onFocus).
-          // biome-ignore lint/a11y/useSemanticElements: 270 cells per grid; spans are lighter to make than buttons
-          <span
-            // biome-ignore lint/suspicious/noArrayIndexKey: heads are positional
-            key={head}
-            role="button"
-            tabIndex={layer === 0 && head === 0 ? 0 : -1}
-            className="mav-heads-cell"
-            data-layer={layer}
-            data-head={head}
-            aria-pressed="false"
-            aria-label={`L${layer + 1} head ${head + 1}`}
-          />
-        ))}
-      </div>
-    ))
-  }, [layers, headCount])
+  // The cells are made once per grid shape, from markup (headsGridHtml); each step paints their colours
+  // on one canvas under them and names them (useCellLabels): no reconciliation and no restyle of the
+  // cells per token.
+  const grid = useMemo(() => (layers === 0 ? null : { __html: headsGridHtml(layers, headCount) }), [layers, headCount])
   const canvasRef = useRef<HTMLCanvasElement>(null)
   const layout = useCellLayout(gridRef, canvasRef, grid)
   const name = useCellLabels(gridRef, heads, grid)
@@ -192,7 +171,8 @@ export const AttentionHeadsPanel = forwardRef<HTMLElement, AttentionHeadsPanelPr
           >
             {/* biome-ignore lint/a11y/noAriaHiddenOnFocusable: not focusable; the cells carry the names */}
             <canvas ref={canvasRef} className="mav-heads-canvas" aria-hidden="true" />
-            {grid}
+            {/* biome-ignore lint/security/noDangerouslySetInnerHtml: markup of numbers only (headsGridHtml) */}
+            {grid && <div className="mav-heads-rows" dangerouslySetInnerHTML={grid} />}
           </div>
           {chosen && (
             <div className="mav-heads-detail" aria-live="polite">
