@@ -29,7 +29,7 @@ const repeats = quick ? 1 : 20
 const scrubs = quick ? 5 : 40
 const pacedRepeats = quick ? 1 : 3
 const compareRepeats = quick ? 1 : 10
-const detailRepeats = quick ? 1 : 10
+const detailRepeats = quick ? 1 : 20
 // --trace FILE: record a Chrome performance trace of one container run and print where frame time goes.
 const tracePath = args.includes('--trace') ? args[args.indexOf('--trace') + 1] : undefined
 // --frames: print every frame time of every run.
