@@ -28,7 +28,7 @@ const steps = quick ? 200 : 2000
 const repeats = quick ? 1 : 20
 const scrubs = quick ? 5 : 40
 const pacedRepeats = quick ? 1 : 3
-const compareRepeats = quick ? 1 : 10
+const compareRepeats = quick ? 1 : 20
 const detailRepeats = quick ? 1 : 20
 // --trace FILE: record a Chrome performance trace of one container run and print where frame time goes.
 const tracePath = args.includes('--trace') ? args[args.indexOf('--trace') + 1] : undefined
